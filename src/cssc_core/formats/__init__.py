@@ -1,0 +1,1 @@
+"""Interchange formats: reading and writing networks (JSON, TOML, CSV) through one private converter."""

@@ -1,0 +1,32 @@
+"""Reference data shipped with the package: the eleven CSSC regions and the sectors.
+
+A ``cssc-network/1`` document that leaves out ``regions`` or ``sectors`` uses these.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib.resources import files
+
+from cssc_core.domain.models import Region, Sector
+from cssc_core.formats._converter import converter
+
+__all__ = ["reference_regions", "reference_sectors"]
+
+
+def _read(name: str) -> list[dict[str, object]]:
+    data: list[dict[str, object]] = json.loads(files("cssc_core").joinpath("data", name).read_text("utf-8"))
+    return data
+
+
+@functools.cache
+def reference_regions() -> tuple[Region, ...]:
+    """The eleven CSSC regions with their counties, in the order the network lists them."""
+    return converter().structure(_read("regions.json"), tuple[Region, ...])
+
+
+@functools.cache
+def reference_sectors() -> tuple[Sector, ...]:
+    """The sectors: the designated infrastructure sectors plus the network's own."""
+    return converter().structure(_read("sectors.json"), tuple[Sector, ...])
