@@ -122,7 +122,8 @@ def test_every_problem_is_reported_at_once_in_document_order() -> None:
     document["roles"].append({"role": "boss", "contact": "c-0001"})
     assert _problems(document) == [
         "$.organisations[0].colour: unknown field",
-        "$.organisations[0].contacts[0].email: not a valid email address (An email address must have an @-sign.)",
+        "$.organisations[0].contacts[0].email: not a valid email address"
+        " (An email address must have an @-sign.)",
         "$.organisations[0].contacts[0].phone: not a valid phone number",
         "$.organisations[0].location.postcode: 'NR1' is not a valid UK postcode",
         "$.organisations[0].sectors[1]: unknown sector 'bakery'",
