@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import time
+from datetime import datetime, time
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,7 @@ __all__ = [
     "normalise_postcode",
     "parse_clock_time",
     "parse_duration",
+    "parse_instant",
 ]
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
@@ -139,6 +140,17 @@ def check_time_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r}") from None
     return value
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 date and time with an offset (``2019-06-12T09:15:00+01:00``), returned aware."""
+    try:
+        instant = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date and time written YYYY-MM-DDTHH:MM:SS+HH:MM") from None
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{value!r} has no offset (write it like 2019-06-12T09:15:00+01:00)")
+    return instant
 
 
 def parse_clock_time(value: str) -> time:
