@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cssc_core.domain import fields
 
@@ -83,3 +87,20 @@ def test_coordinates_and_time_zones() -> None:
         fields.check_time_zone("Mars/Olympus")
     with pytest.raises(ValueError, match="unknown time zone"):
         fields.check_time_zone("../../etc/passwd")
+
+
+_EMAIL_PARTS = st.sampled_from(
+    ["a", "Z", "0", ".", "-", "_", "+", "'", "@", "é", " ", '"', "example", "org", "test"]
+)
+
+
+@settings(max_examples=500)
+@given(st.emails() | st.lists(_EMAIL_PARTS, max_size=12).map("".join))
+def test_the_plain_email_path_agrees_with_email_validator(address: str) -> None:
+    def outcome(check: Callable[[str], str]) -> str:
+        try:
+            return check(address)
+        except ValueError:
+            return "refused"
+
+    assert outcome(fields.normalise_email) == outcome(fields._validate_email)
