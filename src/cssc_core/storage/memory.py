@@ -341,7 +341,7 @@ class MemoryStore:
 
 
 def _open(url: str) -> MemoryStore:
-    if url.rstrip("/") != "memory:":
+    if url.rstrip("/").lower() != "memory:":
         raise ValidationError.single("--store", f"a memory store takes no path or options: {url!r}")
     return MemoryStore()
 
