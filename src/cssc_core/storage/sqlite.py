@@ -18,11 +18,11 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import attrs
@@ -156,19 +156,35 @@ _DELIVERY_COLUMNS = (
     "not_before, next_attempt_at, attempts, lease_owner, lease_until, reason, history"
 )
 
+# A delivery's history is JSON lines, one ``[status, at, reason]`` array per change, so that a status
+# write appends with a plain concatenation instead of rewriting a JSON document.
 _RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, due_at = ?,
-    lease_owner = NULL, lease_until = NULL, history = json_insert(history, '$[#]', json_array(?, ?, ?))
+    lease_owner = NULL, lease_until = NULL, history = history || ?
     WHERE id = ? AND status = 'sending' AND lease_owner = ? AND lease_until > ?"""
 
 _UPDATE_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
     cell = coalesce(?4, cell), next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
     due_at = CASE WHEN ?1 = 'created' THEN coalesce(?3, not_before, 0) END,
-    history = json_insert(history, '$[#]', json_array(?1, ?5, ?2))
+    history = history || ?5
     WHERE id = ?6 AND status IN {_OPEN}"""
 
 _CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
-    lease_until = ?, due_at = ?, history = json_insert(history, '$[#]', json_array('sending', ?, NULL))
+    lease_until = ?, due_at = ?, history = history || ?
     WHERE id = ?"""
+
+
+class _HistoryLines:
+    """Makes history lines, once per distinct (status, time, reason): a batch mostly repeats one."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, datetime, str | None], str] = {}
+
+    def line(self, status: str, at: datetime, reason: str | None) -> str:
+        key = (status, at, reason)
+        found = self._lines.get(key)
+        if found is None:
+            found = self._lines[key] = _history_line(status, _us(at), reason)
+        return found
 
 
 class _Mismatch(Exception):
@@ -189,6 +205,11 @@ def _dt(micros: int) -> datetime:
 
 def _opt_dt(micros: int | None) -> datetime | None:
     return None if micros is None else EPOCH + timedelta(microseconds=micros)
+
+
+def _history_line(status: str, at: int, reason: str | None) -> str:
+    """One change as a line of a delivery's history (JSON lines)."""
+    return json.dumps([str(status), at, reason]) + "\n"
 
 
 def _cell_text(cell: tuple[str, str] | None) -> str | None:
@@ -216,7 +237,9 @@ def _role_from_document(document: str) -> Role:
 
 
 def _delivery_row(delivery: Delivery) -> tuple[Any, ...]:
-    history = [[change.status.value, _us(change.at), change.reason] for change in delivery.history]
+    history = "".join(
+        _history_line(change.status, _us(change.at), change.reason) for change in delivery.history
+    )
     return (
         delivery.id,
         delivery.message,
@@ -234,9 +257,13 @@ def _delivery_row(delivery: Delivery) -> tuple[Any, ...]:
         delivery.lease_owner,
         _opt_us(delivery.lease_until),
         delivery.reason,
-        json.dumps(history),
+        history,
         _opt_us(delivery.due_at),
     )
+
+
+# Rows of the undelivered query have exactly DeliveryRef's fields: build them without a Python call.
+_delivery_ref = cast(Callable[[Any], DeliveryRef], functools.partial(tuple.__new__, DeliveryRef))
 
 
 def _delivery_from_row(row: Sequence[Any]) -> Delivery:
@@ -258,7 +285,10 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         lease_owner=row[13],
         lease_until=_opt_dt(row[14]),
         reason=row[15],
-        history=tuple(StatusChange(status, _dt(at), reason) for status, at, reason in json.loads(row[16])),
+        history=tuple(
+            StatusChange(status, _dt(at), reason)
+            for status, at, reason in map(json.loads, row[16].splitlines())
+        ),
     )
 
 
@@ -643,7 +673,7 @@ class SqliteStore:
             f"WHERE message = ? AND status IN {_OPEN} ORDER BY id",
             (message_id,),
         )
-        return list(map(DeliveryRef._make, cursor))
+        return list(map(_delivery_ref, cursor))
 
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
         """Selects what is due through ``deliveries_due`` and leases it, in one transaction."""
@@ -655,7 +685,8 @@ class SqliteStore:
                 "ORDER BY due_at, id LIMIT ?",
                 (now_us, max(limit, 0)),
             ).fetchall()
-            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, now_us, row[0]) for row in rows))
+            line = _history_line(DeliveryStatus.SENDING, now_us, None)
+            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[0]) for row in rows))
         claimed = []
         for row in rows:
             delivery = _delivery_from_row(row)
@@ -689,70 +720,75 @@ class SqliteStore:
         _rules.check_result_statuses(results)
         if not results:
             return WriteOutcome()
+        lines = _HistoryLines()
+        temporary = DeliveryStatus.TEMPORARY_FAILURE
         now_us = _us(now)
-
-        def row(result: DeliveryUpdate) -> tuple[Any, ...]:
-            retry = (
-                _opt_us(result.next_attempt_at) if result.status is DeliveryStatus.TEMPORARY_FAILURE else None
+        rows = []
+        for result in results:
+            retry = _opt_us(result.next_attempt_at) if result.status is temporary else None
+            line = lines.line(result.status._value_, result.at, result.reason)
+            rows.append(
+                (result.status._value_, result.reason, retry, retry, line, result.delivery, worker, now_us)
             )
-            at = _us(result.at)
-            return (result.status.value, result.reason, retry, retry, result.status.value, at, result.reason,
-                    result.delivery, worker, now_us)  # fmt: skip
-
-        try:
-            with self.transaction():
-                if self._db.executemany(_RESULT_SQL, map(row, results)).rowcount != len(results):
-                    raise _Mismatch
-            return WriteOutcome(tuple(result.delivery for result in results))
-        except _Mismatch:
-            pass
-        with self.transaction():
-            states = self._states(result.delivery for result in results)
-            accepted: list[DeliveryUpdate] = []
-            refused: list[Refusal] = []
-            for result in results:
-                status, owner, until = states.get(result.delivery, (None, None, None))
-                reason = _rules.refuse_result(status, owner, until, worker, now)
-                if reason is not None:
-                    refused.append(Refusal(result.delivery, reason))
-                    continue
-                accepted.append(result)
-                states[result.delivery] = (result.status, None, None)
-            self._db.executemany(_RESULT_SQL, map(row, accepted))
-        return WriteOutcome(tuple(result.delivery for result in accepted), tuple(refused))
+        return self._guarded_write(
+            _RESULT_SQL,
+            results,
+            rows,
+            lambda state: _rules.refuse_result(state[0], state[1], state[2], worker, now),
+        )
 
     def update_deliveries(self, updates: Sequence[DeliveryUpdate]) -> WriteOutcome:
         """Writes updates with one guarded ``executemany``; when a guard refuses any, works out which."""
         _rules.check_update_statuses(updates)
         if not updates:
             return WriteOutcome()
+        lines = _HistoryLines()
+        rows = [
+            (
+                update.status._value_,
+                update.reason,
+                _opt_us(update.not_before),
+                _cell_text(update.cell),
+                lines.line(update.status._value_, update.at, update.reason),
+                update.delivery,
+            )
+            for update in updates
+        ]
+        return self._guarded_write(_UPDATE_SQL, updates, rows, lambda state: _rules.refuse_update(state[0]))
 
-        def row(update: DeliveryUpdate) -> tuple[Any, ...]:
-            not_before = _opt_us(update.not_before)
-            return (update.status.value, update.reason, not_before, _cell_text(update.cell), _us(update.at),
-                    update.delivery)  # fmt: skip
+    def _guarded_write(
+        self,
+        sql: str,
+        writes: Sequence[DeliveryUpdate],
+        rows: list[tuple[Any, ...]],
+        refusal: Callable[[tuple[DeliveryStatus | None, str | None, datetime | None]], str | None],
+    ) -> WriteOutcome:
+        """Runs ``sql`` over ``rows``, one per write; each row's WHERE clause guards it.
 
+        When every guard passes (the usual case), that is one ``executemany``. Otherwise the attempt
+        is rolled back and the batch redone: the current states are read, ``refusal`` applied to each
+        write in order (a write changes the state the next one sees), and only the accepted rows run.
+        """
         try:
             with self.transaction():
-                if self._db.executemany(_UPDATE_SQL, map(row, updates)).rowcount != len(updates):
+                if self._db.executemany(sql, rows).rowcount != len(rows):
                     raise _Mismatch
-            return WriteOutcome(tuple(update.delivery for update in updates))
+            return WriteOutcome(tuple(write.delivery for write in writes))
         except _Mismatch:
             pass
         with self.transaction():
-            states = self._states(update.delivery for update in updates)
-            accepted: list[DeliveryUpdate] = []
+            states = self._states(write.delivery for write in writes)
+            accepted: list[int] = []
             refused: list[Refusal] = []
-            for update in updates:
-                status = states.get(update.delivery, (None, None, None))[0]
-                reason = _rules.refuse_update(status)
+            for index, write in enumerate(writes):
+                reason = refusal(states.get(write.delivery, (None, None, None)))
                 if reason is not None:
-                    refused.append(Refusal(update.delivery, reason))
+                    refused.append(Refusal(write.delivery, reason))
                     continue
-                accepted.append(update)
-                states[update.delivery] = (update.status, None, None)
-            self._db.executemany(_UPDATE_SQL, map(row, accepted))
-        return WriteOutcome(tuple(update.delivery for update in accepted), tuple(refused))
+                accepted.append(index)
+                states[write.delivery] = (write.status, None, None)
+            self._db.executemany(sql, [rows[index] for index in accepted])
+        return WriteOutcome(tuple(writes[index].delivery for index in accepted), tuple(refused))
 
     # --- timers ------------------------------------------------------------------------------------
 
