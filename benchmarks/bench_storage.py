@@ -111,7 +111,10 @@ def bench_lookup(directory: Path, count: int, rounds: int) -> tuple[float, float
     for message, size in (("small-a", count // 4), ("big", count), ("small-b", count // 4)):
         store.start_cascade(sample_cascade(message), sample_message(message), deliveries(message, size))
     db = sqlite3.connect(directory / "lookup.db")
-    sql = f"SELECT id, contact, channel, kind, status FROM deliveries WHERE message = ? AND status IN {OPEN} ORDER BY id"
+    sql = (
+        "SELECT id, contact, channel, kind, status FROM deliveries "
+        f"WHERE message = ? AND status IN {OPEN} ORDER BY id"
+    )
     repeats = 10
 
     def ours() -> list[DeliveryRef]:
@@ -145,7 +148,8 @@ def main() -> None:
     write_ratio = raw_w / ours_w
     lookup_ratio = ours_l / raw_l
     print(
-        f"SQLite {sqlite3.sqlite_version}, {args.deliveries} deliveries, batches of {args.batch}, synchronous=FULL"
+        f"SQLite {sqlite3.sqlite_version}, {args.deliveries} deliveries, "
+        f"batches of {args.batch}, synchronous=FULL"
     )
     print(
         f"batched status writes: store {args.deliveries / ours_w:,.0f}/s, raw executemany "
