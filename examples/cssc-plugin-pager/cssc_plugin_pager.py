@@ -19,6 +19,7 @@ class PagerChannel:
         self.width = width
 
     def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
+        """Spools every page of the batch; a spool that cannot be written fails them temporarily."""
         try:
             with self.spool.open("a", encoding="utf-8") as spool:
                 for item in batch:
@@ -42,6 +43,7 @@ class PagerChannel:
 
 
 def make_channel(settings: ChannelSettings) -> PagerChannel:
+    """Checks the channel's ``spool`` (required) and ``width`` (default 80) settings."""
     spool = settings.options.get("spool")
     if not isinstance(spool, str) or not spool:
         raise ValidationError.single(f"$.channels.{settings.name}.spool", "required setting missing")
@@ -53,6 +55,7 @@ def make_channel(settings: ChannelSettings) -> PagerChannel:
 
 @hookimpl
 def cssc_delivery_channels() -> Iterable[ChannelPlugin]:
+    """The ``pager`` channel type."""
     return [
         ChannelPlugin(
             name="pager",
