@@ -54,6 +54,10 @@ def test_stores_open_by_url_scheme(tmp_path: Path) -> None:
     assert isinstance(sqlite, SqliteStore)
     assert isinstance(open_store("MEMORY://", host=host()), MemoryStore)
     sqlite.close()
+    by_path = open_store(tmp_path / "by-path.db", host=host())
+    assert isinstance(by_path, SqliteStore)
+    assert Path(by_path.path) == tmp_path / "by-path.db"
+    by_path.close()
 
 
 @pytest.mark.parametrize(
@@ -142,7 +146,7 @@ def test_event_methods_reach_every_plugin() -> None:
     first, second = RecordingPlugin(), RecordingPlugin()
     plugins.register(first, "first")
     plugins.register(second, "second")
-    change = DeliveryStatusChange(sample_delivery("d-1"), None, T0)
+    change = DeliveryStatusChange.of(sample_delivery("d-1"), "msg-1", None, DeliveryStatus.CREATED, T0)
     acknowledgement = Acknowledgement("m", "c", T0)
     release = RelayRelease("m", ("EAST", "retail"), "c-isl", T0)
 
@@ -191,7 +195,12 @@ def test_a_plugin_that_fails_to_load_is_named(monkeypatch: pytest.MonkeyPatch) -
     assert [p.name for p in PluginHost.load(environ={"CSSC_BLOCK_PLUGINS": "broken"}).blocked()] == ["broken"]
 
 
-def test_status_changes_carry_the_delivery_after_the_change() -> None:
-    delivery = sample_delivery("d-1", status=DeliveryStatus.DELIVERED)
-    change = DeliveryStatusChange(delivery, DeliveryStatus.SENDING, T0)
-    assert (change.delivery.status, change.previous) == (DeliveryStatus.DELIVERED, DeliveryStatus.SENDING)
+def test_status_changes_are_made_from_a_record_or_a_ref() -> None:
+    delivery = sample_delivery("d-1", status=DeliveryStatus.SENDING)
+    from_record = DeliveryStatusChange.of(delivery, "msg-1", "sending", "delivered", T0)
+    from_ref = DeliveryStatusChange.of(
+        delivery.ref(), "msg-1", DeliveryStatus.SENDING, DeliveryStatus.DELIVERED, T0
+    )
+    assert from_record == from_ref
+    assert (from_ref.delivery, from_ref.contact, from_ref.channel) == ("d-1", "c-0001", "email")
+    assert (from_ref.previous, from_ref.status) == (DeliveryStatus.SENDING, DeliveryStatus.DELIVERED)

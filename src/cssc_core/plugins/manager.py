@@ -340,8 +340,13 @@ class PluginHost:
         known = ", ".join(sorted(p.item.name for p in self.delivery_channels())) or "none"
         raise ValidationError.single("type", f"unknown channel plugin {name!r} (installed: {known})")
 
-    def open_store(self, url: str) -> Store:
-        """Opens a store through the backend of the URL's scheme (``sqlite:///cssc.db``, ``memory://``)."""
+    def open_store(self, url: str | os.PathLike[str]) -> Store:
+        """Opens a store through the backend of the URL's scheme (``sqlite:///cssc.db``, ``memory://``).
+
+        A path (:class:`os.PathLike`, not a string) opens that SQLite file.
+        """
+        if isinstance(url, os.PathLike):
+            url = f"sqlite:///{os.fspath(url)}"
         return self.storage_backend(scheme_of(url)).open(url)
 
     # --- event hooks -------------------------------------------------------------------------------
@@ -376,11 +381,12 @@ def _channel_keys(channel: ChannelPlugin) -> Iterable[str]:
     return (channel.name,)
 
 
-def open_store(url: str, *, host: PluginHost | None = None) -> Store:
+def open_store(url: str | os.PathLike[str], *, host: PluginHost | None = None) -> Store:
     """Opens a store by URL through the installed storage backends.
 
     Args:
-        url: ``sqlite:///cssc.db``, ``memory://``, or any scheme a backend plugin registers.
+        url: ``sqlite:///cssc.db``, ``memory://``, any scheme a backend plugin registers, or a
+            :class:`~pathlib.Path` to a SQLite file.
         host: The plugin host to use (default: built-ins and the allowed external plugins).
 
     Raises:

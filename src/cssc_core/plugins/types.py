@@ -20,7 +20,7 @@ import attrs
 
 from cssc_core.errors import Problem, ValidationError
 from cssc_core.storage.protocol import Store
-from cssc_core.storage.records import Delivery, DeliveryStatus
+from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryRef, DeliveryStatus
 
 __all__ = [
     "BlockingChannel",
@@ -314,14 +314,53 @@ class ChannelPlugin:
 
 @attrs.frozen
 class DeliveryStatusChange:
-    """A delivery's status changed (an argument of ``cssc_delivery_status_changed``).
+    """A delivery's status changed (what ``cssc_delivery_status_changed`` receives, one per delivery).
+
+    Flat on purpose: whoever writes a change has these fields at hand (a claimed :class:`Delivery`,
+    a :class:`~cssc_core.storage.records.DeliveryRef` from ``undelivered``) without reading the store
+    again.
 
     Attributes:
-        delivery: The delivery as it is after the change.
-        previous: Its status before, or None when it was just created.
+        delivery: The delivery id.
+        message: Its message id.
+        contact: The receiving contact's id.
+        channel: The channel name.
+        kind: ``message``, ``relay-request`` or ``escalation``.
+        previous: The status before, or None when the delivery was just created.
+        status: The status now.
         at: When it changed.
+        reason: Why, for failures and cancels; never an address or message text.
     """
 
-    delivery: Delivery
+    delivery: str
+    message: str
+    contact: str
+    channel: str
+    kind: DeliveryKind = attrs.field(converter=DeliveryKind)
     previous: DeliveryStatus | None
+    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
     at: datetime
+    reason: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        delivery: Delivery | DeliveryRef,
+        message: str,
+        previous: DeliveryStatus | str | None,
+        status: DeliveryStatus | str,
+        at: datetime,
+        reason: str | None = None,
+    ) -> DeliveryStatusChange:
+        """The change of ``delivery`` (a record or a ref) from ``previous`` to ``status``."""
+        return cls(
+            delivery=delivery.id,
+            message=message,
+            contact=delivery.contact,
+            channel=delivery.channel,
+            kind=DeliveryKind(delivery.kind),
+            previous=None if previous is None else DeliveryStatus(previous),
+            status=DeliveryStatus(status),
+            at=at,
+            reason=reason,
+        )

@@ -104,6 +104,9 @@ class StoreContract(abc.ABC):
 
     # --- the network -------------------------------------------------------------------------------
 
+    def test_follows_the_store_protocol(self, store: Store) -> None:
+        assert isinstance(store, Store)
+
     def test_a_new_store_has_no_network(self, store: Store) -> None:
         assert store.load_network() is None
 
