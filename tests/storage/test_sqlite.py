@@ -62,6 +62,14 @@ def test_sqlite_url_of_a_path_opens_that_file(tmp_path: Path) -> None:
     assert (tmp_path / "b.db").exists()
 
 
+def test_any_file_name_survives_the_url(tmp_path: Path) -> None:
+    odd = tmp_path / "what?100%.db"
+    store = PluginHost.load(entry_points=False).open_store(sqlite_url(odd))
+    assert isinstance(store, SqliteStore)
+    store.close()
+    assert odd.exists()
+
+
 def test_the_schema_is_versioned_and_migrated_once(path: Path) -> None:
     SqliteStore(path).close()
     store = SqliteStore(path)

@@ -346,7 +346,9 @@ class PluginHost:
         A path (:class:`os.PathLike`, not a string) opens that SQLite file.
         """
         if isinstance(url, os.PathLike):
-            url = f"sqlite:///{os.fspath(url)}"
+            from cssc_core.storage.sqlite import sqlite_url
+
+            url = sqlite_url(os.fspath(url))
         return self.storage_backend(scheme_of(url)).open(url)
 
     # --- event hooks -------------------------------------------------------------------------------

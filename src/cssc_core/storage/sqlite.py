@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import attrs
 import cattrs
@@ -895,15 +895,19 @@ class SqliteStore:
 
 
 def sqlite_url(path: str | Path) -> str:
-    """The store URL of a SQLite file (``cssc.db`` -> ``sqlite:///cssc.db``)."""
-    return f"sqlite:///{path}"
+    """The store URL of a SQLite file (``cssc.db`` -> ``sqlite:///cssc.db``).
+
+    ``%`` and ``?`` in the path are percent-encoded, so that any file name survives the trip.
+    """
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
 
 
 def _open(url: str) -> SqliteStore:
     rest = url.removeprefix("sqlite://")
     if rest == url or not rest.startswith("/") or rest == "/":
         raise ValidationError.single("--store", f"expected sqlite:///PATH, got {url!r}")
-    path, _, query = rest[1:].partition("?")
+    encoded, _, query = rest[1:].partition("?")
+    path = unquote(encoded)
     options = dict(parse_qsl(query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL")
     if options or synchronous.upper() not in {"FULL", "NORMAL"}:
