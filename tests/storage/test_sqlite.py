@@ -78,6 +78,15 @@ def test_the_schema_is_versioned_and_migrated_once(path: Path) -> None:
     store.close()
 
 
+def test_a_sound_file_passes_the_integrity_check(store: SqliteStore) -> None:
+    store.replace_network(sample_network())
+    store.start_cascade(sample_cascade(), sample_message(), [sample_delivery("d-1")])
+    assert store.integrity_check() == []
+    store.connection.execute("PRAGMA foreign_keys = OFF")
+    store.connection.execute("INSERT INTO cascades VALUES ('ghost', 0, '{}', '{}', NULL)")
+    assert store.integrity_check() == ["cascades row 2 refers to a missing messages"]
+
+
 def test_a_newer_schema_is_refused(path: Path) -> None:
     SqliteStore(path).close()
     with sqlite3.connect(path) as db:

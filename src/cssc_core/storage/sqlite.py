@@ -397,6 +397,15 @@ class SqliteStore:
                 self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def integrity_check(self) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check`` and ``foreign_key_check``: empty when the file is sound."""
+        problems = [row[0] for row in self._db.execute("PRAGMA integrity_check") if row[0] != "ok"]
+        problems.extend(
+            f"{table} row {rowid} refers to a missing {parent}"
+            for table, rowid, parent, _ in self._db.execute("PRAGMA foreign_key_check")
+        )
+        return problems
+
     def schema_versions(self) -> list[int]:
         """The versions of the migrations applied to the file, in order."""
         return [row[0] for row in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]

@@ -21,12 +21,20 @@ from cssc_core.storage.records import (
     RESULT_STATUSES,
     UPDATE_STATUSES,
     Acknowledgement,
+    AuditEntry,
     Delivery,
     DeliveryStatus,
     DeliveryUpdate,
     Timer,
 )
-from cssc_core.testing._samples import T0, sample_cascade, sample_delivery, sample_message
+from cssc_core.testing._samples import (
+    T0,
+    sample_cascade,
+    sample_delivery,
+    sample_message,
+    sample_network,
+    sample_organisation,
+)
 
 __all__ = ["store_machine"]
 
@@ -36,6 +44,9 @@ MESSAGES = ("m1", "m2", "m3")
 DELIVERIES = tuple(f"d{i}" for i in range(10))
 WORKERS = ("w1", "w2")
 CELLS = (None, ("EAST", "retail"), ("SCOT", "faith"))
+ORGANISATIONS = ("org-0002", "org-7", "org-8")
+REGIONS = ("EAST", "WALES")
+CONTACTS = ("c-0001", "c-0003", "org-7-c1", "nobody")
 
 _offsets = st.integers(min_value=-5, max_value=30).map(lambda minutes: timedelta(minutes=minutes))
 _new_delivery = st.tuples(
@@ -211,6 +222,36 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
         def acknowledge(self, message: str, contact: str) -> None:
             self.same(lambda s: s.record_acknowledgement(Acknowledgement(message, contact, self.now)))
 
+        @rule()
+        def replace_network(self) -> None:
+            self.same(lambda s: s.replace_network(sample_network()))
+
+        @rule(
+            organisations=st.lists(st.sampled_from(ORGANISATIONS), max_size=3),
+            region=st.sampled_from(REGIONS),
+        )
+        def upsert_organisations(self, organisations: list[str], region: str) -> None:
+            batch = [sample_organisation(identifier, region=region) for identifier in organisations]
+            self.same(lambda s: s.upsert_organisations(batch))
+
+        @rule(contact=st.sampled_from(CONTACTS))
+        def erase_contact(self, contact: str) -> None:
+            self.same(lambda s: s.erase_contact(contact, self.now))
+
+        @rule(
+            event=st.sampled_from(["cascade-started", "delivery-failed"]), message=st.sampled_from(MESSAGES)
+        )
+        def append_audit(self, event: str, message: str) -> None:
+            entry = AuditEntry(self.now, event, message=message, detail="550 sam@example.org unknown")
+            self.same(lambda s: s.append_audit([entry]))
+
+        @rule(key=st.sampled_from(["a", "b"]), value=st.sampled_from(["1", "2"]), keep=st.booleans())
+        def settings(self, key: str, value: str, keep: bool) -> None:
+            if keep:
+                self.same(lambda s: s.setting_or_default(key, value))
+            else:
+                self.same(lambda s: s.set_setting(key, value))
+
         @rule(message=st.sampled_from(MESSAGES))
         def finish_cascade(self, message: str) -> None:
             self.same(lambda s: s.finish_cascade(message, self.now))
@@ -221,6 +262,12 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
                 for method in ("deliveries_of", "undelivered", "acknowledgements", "get_cascade"):
                     self.same(_asking(method, message))
             self.same(_asking("next_due"))
+            self.same(_asking("load_network"))
+            self.same(_asking("audit_log"))
+            self.same(_asking("messages"))
+            self.same(_asking("cascades"))
+            for key in ("a", "b"):
+                self.same(_asking("get_setting", key))
 
         @invariant()
         def final_statuses_stay(self) -> None:
