@@ -355,6 +355,7 @@ class SqliteStore:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
         self._depth = 0
+        self._scrub_wal = False
         try:
             self.journal_mode: str = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
@@ -441,9 +442,15 @@ class SqliteStore:
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            self._scrub_wal = False
             raise
         finally:
             self._depth = 0
+        if self._scrub_wal:
+            # Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies
+            # the new pages over them and the WAL is truncated.
+            self._scrub_wal = False
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- the network -------------------------------------------------------------------------------
 
@@ -538,7 +545,8 @@ class SqliteStore:
         return network
 
     def erase_contact(self, contact_id: str, at: datetime) -> Contact:
-        """Overwrites the contact's row with a tombstone, drops its roles, and checkpoints the WAL."""
+        """Overwrites the contact's row with a tombstone and drops its roles; once the outermost
+        transaction commits, checkpoints and truncates the WAL."""
         with self.transaction():
             network = self.load_network()
             if network is None:
@@ -550,9 +558,7 @@ class SqliteStore:
             )
             self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
             self.append_audit([AuditEntry(at=at, event="contact-erased", contact=contact_id)])
-        if not self._depth:
-            # Old page images stay in the WAL until a checkpoint copies the new ones over them.
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._scrub_wal = True
         return grave
 
     # --- messages and cascades ---------------------------------------------------------------------
