@@ -204,3 +204,38 @@ def test_status_changes_are_made_from_a_record_or_a_ref() -> None:
     assert from_record == from_ref
     assert (from_ref.delivery, from_ref.contact, from_ref.channel) == ("d-1", "c-0001", "email")
     assert (from_ref.previous, from_ref.status) == (DeliveryStatus.SENDING, DeliveryStatus.DELIVERED)
+
+
+class FakeDistribution:
+    def __init__(self, name: str, version: str) -> None:
+        self.name, self.version = name, version
+
+
+class FakeEntryPoint:
+    """Stands in for an installed entry point: the loader reads only these attributes."""
+
+    def __init__(self, name: str, dist: FakeDistribution, plugin: object) -> None:
+        self.name, self.dist, self._plugin = name, dist, plugin
+
+    def load(self) -> object:
+        return self._plugin
+
+
+def test_two_distributions_may_not_use_one_plugin_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    points = [
+        FakeEntryPoint("pager", FakeDistribution("cssc-pager-a", "1"), RecordingChannelPlugin("a")),
+        FakeEntryPoint("pager", FakeDistribution("cssc-pager-b", "2"), RecordingChannelPlugin("b")),
+    ]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points)
+    with pytest.raises(PluginError, match=r"two plugins are named 'pager': .*cssc-pager-a 1.*cssc-pager-b 2"):
+        PluginHost.load(environ={})
+
+
+def test_one_distribution_found_twice_loads_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    dist = FakeDistribution("cssc-pager", "1")
+    plugin = RecordingChannelPlugin("pager")
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group: [FakeEntryPoint("pager", dist, plugin)] * 2
+    )
+    loaded = PluginHost.load(environ={})
+    assert [p.item.name for p in loaded.delivery_channels()] == ["pager"]
