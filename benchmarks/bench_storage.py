@@ -23,16 +23,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cssc_core.storage.records import (
+    CascadeRecord,
     Delivery,
     DeliveryKind,
     DeliveryRef,
     DeliveryStatus,
     DeliveryUpdate,
+    MessageRecord,
     StatusChange,
     make_idempotency_key,
 )
 from cssc_core.storage.sqlite import SqliteStore
-from cssc_core.testing import sample_cascade, sample_message
 
 T0 = datetime(2019, 6, 12, 8, 0, tzinfo=UTC)
 OPEN = "('held', 'created', 'sending', 'temporary-failure')"
@@ -54,11 +55,16 @@ def deliveries(message: str, count: int) -> list[Delivery]:
     ]
 
 
+def start(store: SqliteStore, message: str, size: int) -> None:
+    record = MessageRecord(id=message, document=f'{{"id": "{message}"}}', sent=T0)
+    store.start_cascade(CascadeRecord(message=message, started_at=T0), record, deliveries(message, size))
+
+
 def filled_store(path: Path, count: int) -> SqliteStore:
     """A store with one big cascade (``big``) among smaller ones, every delivery claimed by ``w1``."""
     store = SqliteStore(path)
     for message, size in (("small-a", count // 4), ("big", count), ("small-b", count // 4)):
-        store.start_cascade(sample_cascade(message), sample_message(message), deliveries(message, size))
+        start(store, message, size)
     store.claim_due(T0, 10 * count, 3600, "w1")
     return store
 
@@ -109,7 +115,7 @@ def bench_lookup(directory: Path, count: int, rounds: int) -> tuple[float, float
     """Seconds per undelivered lookup of the big message: (store, raw query), and rows found."""
     store = SqliteStore(directory / "lookup.db")
     for message, size in (("small-a", count // 4), ("big", count), ("small-b", count // 4)):
-        store.start_cascade(sample_cascade(message), sample_message(message), deliveries(message, size))
+        start(store, message, size)
     db = sqlite3.connect(directory / "lookup.db")
     sql = (
         "SELECT id, contact, channel, kind, status FROM deliveries "
