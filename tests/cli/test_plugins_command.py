@@ -48,6 +48,7 @@ def test_json_lists_what_each_plugin_provides(capsys: pytest.CaptureFixture[str]
         "package": "cssc-plugin-pager",
         "version": "1.0.0",
         "builtin": False,
+        "hooks": ["cssc_delivery_channels"],
         "storage_backends": [],
         "channels": [
             {"name": "pager", "refuses": ["secure"], "description": "pages spooled for a paging gateway"}
@@ -82,3 +83,24 @@ def test_a_plugin_that_fails_to_load_fails_the_command(
     assert status == 1
     assert "plugin 'broken'" in err
     assert "Traceback" not in err + out
+
+
+def test_a_plugin_with_event_hooks_only_lists_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.metadata
+
+    from cssc_core.testing import RecordingPlugin
+
+    class Point:
+        name, dist = "audit-export", None
+
+        def load(self) -> object:
+            return RecordingPlugin()
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [Point()])
+    status, out, _ = run(capsys, "plugins")
+    assert status == 0
+    (line,) = [line for line in out.splitlines() if line.startswith("audit-export")]
+    assert line.split()[:4] == ["audit-export", "unknown", "unknown", "external"]
+    assert "hooks cssc_acknowledgement_received, cssc_contact_erased," in line

@@ -87,6 +87,24 @@ def test_a_sound_file_passes_the_integrity_check(store: SqliteStore) -> None:
     assert store.integrity_check() == ["cascades row 2 refers to a missing messages"]
 
 
+def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteStore(path)
+    store.replace_network(sample_network())
+    store.close()
+    import cssc_core.storage.sqlite as module
+
+    upgrade = (SCHEMA_VERSION + 1, "delivery tags", ("ALTER TABLE deliveries ADD COLUMN tag TEXT",))
+    monkeypatch.setattr(module, "_MIGRATIONS", (*module._MIGRATIONS, upgrade))
+    monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    for _ in range(2):
+        upgraded = SqliteStore(path)
+        assert upgraded.schema_versions() == [*range(1, SCHEMA_VERSION + 1), SCHEMA_VERSION + 1]
+        assert upgraded.load_network() == sample_network()
+        columns = [row[1] for row in upgraded.connection.execute("PRAGMA table_info(deliveries)")]
+        assert columns.count("tag") == 1
+        upgraded.close()
+
+
 def test_a_newer_schema_is_refused(path: Path) -> None:
     SqliteStore(path).close()
     with sqlite3.connect(path) as db:

@@ -14,7 +14,8 @@ __all__ = ["COMMANDS", "plugins_report"]
 
 
 def plugins_report(host: PluginHost) -> dict[str, Any]:
-    """What ``cssc plugins --json`` prints: every plugin with what it provides, and those blocked."""
+    """What ``cssc plugins --json`` prints: every plugin with the hooks it implements and what it provides,
+    and the plugins found but blocked."""
     backends = host.storage_backends()
     channels = host.delivery_channels()
     plugins = []
@@ -25,6 +26,7 @@ def plugins_report(host: PluginHost) -> dict[str, Any]:
                 "package": info.package,
                 "version": info.version,
                 "builtin": info.builtin,
+                "hooks": list(host.hooks_of(info.name)),
                 "storage_backends": [
                     {"name": p.item.name, "schemes": list(p.item.schemes), "description": p.item.description}
                     for p in backends
@@ -53,7 +55,9 @@ def _provides(plugin: dict[str, Any]) -> list[str]:
     for channel in plugin["channels"]:
         refuses = f" (cannot be {' or '.join(channel['refuses'])})" if channel["refuses"] else ""
         lines.append(f"channel {channel['name']}{refuses}")
-    return lines or ["event hooks only"]
+    if not lines:
+        lines.append("hooks " + ", ".join(plugin["hooks"]))
+    return lines
 
 
 def _table(report: dict[str, Any]) -> str:

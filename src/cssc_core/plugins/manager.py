@@ -243,6 +243,12 @@ class PluginHost:
             self._pm.origins[name] for name, _ in self._pm.list_name_plugin() if name in self._pm.origins
         )
 
+    def hooks_of(self, name: str) -> tuple[str, ...]:
+        """The names of the hooks a registered plugin implements, sorted."""
+        plugin = self._pm.get_plugin(name)
+        callers = self._pm.get_hookcallers(plugin) if plugin is not None else None
+        return tuple(sorted(caller.name for caller in callers or ()))
+
     def blocked(self) -> tuple[PluginInfo, ...]:
         """External plugins found but not loaded because of the allow or block list."""
         return tuple(self._pm.blocked)
