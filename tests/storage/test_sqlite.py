@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -229,3 +231,45 @@ def test_an_erased_contact_leaves_no_trace_in_the_files(path: Path, in_transacti
     for secret in (b"sam@example.org", b"Sam Example", b"+447400123456"):
         assert secret not in data
     assert b"alex@example.org" in data  # the others are still there
+
+
+def test_threads_share_a_store_and_never_claim_twice(store: SqliteStore) -> None:
+    store.start_cascade(
+        sample_cascade(), sample_message(), [sample_delivery(f"d-{i:03}") for i in range(200)]
+    )
+    claimed: list[str] = []
+
+    def work(worker: str) -> None:
+        while batch := store.claim_due(T0, 7, 60, worker):
+            results = [DeliveryUpdate(d.id, DeliveryStatus.DELIVERED, T0) for d in batch]
+            assert not store.record_results(results, worker, T0).refused
+            claimed.extend(d.id for d in batch)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, ["w1", "w2", "w3", "w4"]))
+    assert sorted(claimed) == [f"d-{i:03}" for i in range(200)]
+    assert store.undelivered("msg-1") == []
+
+
+def test_another_threads_call_never_lands_inside_a_transaction(store: SqliteStore) -> None:
+    inside, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        inside.wait()
+        store.set_setting("other", "kept")  # waits for the transaction below to end
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+
+    def mine() -> None:
+        with store.transaction():
+            store.set_setting("mine", "rolled back")
+            inside.set()
+            assert not done.wait(0.2)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        mine()
+    thread.join()
+    assert (store.get_setting("mine"), store.get_setting("other")) == (None, "kept")

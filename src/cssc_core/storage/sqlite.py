@@ -8,6 +8,9 @@
   every write is accepted costs one statement. Claims use a partial index on the due time, and the
   undelivered lookup a partial index on (message, id) of open deliveries.
 - Times are stored as whole microseconds since 1970-01-01 UTC.
+- A store may be shared by the threads of a process: calls take turns on its one connection, and a
+  transaction keeps the other threads waiting until it ends. Processes share the file through
+  SQLite's own locking (a write waits up to ``timeout_s`` for another process's).
 
 URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, optionally
 ``?synchronous=normal``.
@@ -18,11 +21,12 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
 import attrs
@@ -171,6 +175,21 @@ _UPDATE_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = c
 _CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
     lease_until = ?, due_at = ?, history = history || ?
     WHERE id = ?"""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialised(method: Callable[Concatenate[SqliteStore, P], R]) -> Callable[Concatenate[SqliteStore, P], R]:
+    """Runs the method holding the store's lock, so that threads take turns on the connection."""
+
+    @functools.wraps(method)
+    def serialised(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialised
 
 
 class _HistoryLines:
@@ -353,7 +372,12 @@ class SqliteStore:
         if synchronous.upper() not in {"FULL", "NORMAL"}:
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        # One connection shared by the threads of a process; _lock serialises them, and a transaction
+        # holds it to the end, so another thread's call never lands inside it.
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.RLock()
         self._depth = 0
         self._scrub_wal = False
         try:
@@ -398,6 +422,7 @@ class SqliteStore:
                 self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    @_serialised
     def integrity_check(self) -> list[str]:
         """SQLite's ``PRAGMA integrity_check`` and ``foreign_key_check``: empty when the file is sound."""
         problems = [row[0] for row in self._db.execute("PRAGMA integrity_check") if row[0] != "ok"]
@@ -407,10 +432,12 @@ class SqliteStore:
         )
         return problems
 
+    @_serialised
     def schema_versions(self) -> list[int]:
         """The versions of the migrations applied to the file, in order."""
         return [row[0] for row in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
+    @_serialised
     def close(self) -> None:
         """Closes the connection."""
         self._db.close()
@@ -418,7 +445,11 @@ class SqliteStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction (``BEGIN IMMEDIATE``); a nested block is a savepoint that it rolls back
-        to when it raises."""
+        to when it raises. Other threads wait until the outermost block ends."""
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             savepoint = f"nested_{self._depth}"
             self._db.execute(f"SAVEPOINT {savepoint}")
@@ -454,6 +485,7 @@ class SqliteStore:
 
     # --- the network -------------------------------------------------------------------------------
 
+    @_serialised
     def load_network(self) -> Network | None:
         """Rebuilds the stored network from its rows."""
         head = self._db.execute("SELECT regions, sectors FROM network").fetchone()
@@ -485,6 +517,7 @@ class SqliteStore:
             roles=roles,
         )
 
+    @_serialised
     def replace_network(self, network: Network) -> None:
         """Deletes the stored network's rows and writes the new one, in one transaction."""
         convert = _converter()
@@ -521,6 +554,7 @@ class SqliteStore:
                 ),
             )
 
+    @_serialised
     def upsert_organisations(self, organisations: Iterable[Organisation]) -> Network:
         """Adds or replaces organisations by id, in one transaction."""
         incoming = list(organisations)
@@ -544,6 +578,7 @@ class SqliteStore:
             self._write_organisations(placed)
         return network
 
+    @_serialised
     def erase_contact(self, contact_id: str, at: datetime) -> Contact:
         """Overwrites the contact's row with a tombstone and drops its roles; once the outermost
         transaction commits, checkpoints and truncates the WAL."""
@@ -563,6 +598,7 @@ class SqliteStore:
 
     # --- messages and cascades ---------------------------------------------------------------------
 
+    @_serialised
     def get_message(self, message_id: str) -> MessageRecord | None:
         """The message, or None."""
         row = self._db.execute(
@@ -570,6 +606,7 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else _message_from_row(row)
 
+    @_serialised
     def messages(self) -> list[MessageRecord]:
         """Every message by (sent, id)."""
         rows = self._db.execute(
@@ -577,6 +614,7 @@ class SqliteStore:
         )
         return [_message_from_row(row) for row in rows]
 
+    @_serialised
     def start_cascade(
         self, cascade: CascadeRecord, message: MessageRecord, deliveries: Sequence[Delivery]
     ) -> None:
@@ -613,6 +651,7 @@ class SqliteStore:
         except sqlite3.IntegrityError as error:
             raise _conflict(error) from None
 
+    @_serialised
     def get_cascade(self, message_id: str) -> CascadeRecord | None:
         """The cascade, or None."""
         row = self._db.execute(
@@ -621,6 +660,7 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else _cascade_from_row(row)
 
+    @_serialised
     def cascades(self, *, unfinished: bool = False) -> list[CascadeRecord]:
         """Cascades by (start, message id)."""
         where = "WHERE finished_at IS NULL" if unfinished else ""
@@ -630,6 +670,7 @@ class SqliteStore:
         )
         return [_cascade_from_row(row) for row in rows]
 
+    @_serialised
     def finish_cascade(self, message_id: str, at: datetime) -> None:
         """Marks the cascade finished."""
         with self.transaction():
@@ -647,6 +688,7 @@ class SqliteStore:
             map(_delivery_row, deliveries),
         )
 
+    @_serialised
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Inserts the deliveries with one ``executemany`` in one transaction."""
         messages = list({delivery.message for delivery in deliveries})
@@ -667,6 +709,7 @@ class SqliteStore:
         except sqlite3.IntegrityError as error:
             raise _conflict(error) from None
 
+    @_serialised
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         """The delivery, or None."""
         row = self._db.execute(
@@ -674,6 +717,7 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else _delivery_from_row(row)
 
+    @_serialised
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """A message's deliveries by id."""
         rows = self._db.execute(
@@ -681,6 +725,7 @@ class SqliteStore:
         )
         return [_delivery_from_row(row) for row in rows]
 
+    @_serialised
     def undelivered(self, message_id: str) -> list[DeliveryRef]:
         """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
         cursor = self._db.execute(
@@ -690,6 +735,7 @@ class SqliteStore:
         )
         return list(map(_delivery_ref, cursor))
 
+    @_serialised
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
         """Selects what is due through ``deliveries_due`` and leases it, in one transaction."""
         until = now + timedelta(seconds=lease_s)
@@ -730,6 +776,7 @@ class SqliteStore:
             states.update({row[0]: (DeliveryStatus(row[1]), row[2], _opt_dt(row[3])) for row in rows})
         return states
 
+    @_serialised
     def record_results(self, results: Sequence[DeliveryUpdate], worker: str, now: datetime) -> WriteOutcome:
         """Writes results with one guarded ``executemany``; when a guard refuses any, works out which."""
         _rules.check_result_statuses(results)
@@ -752,6 +799,7 @@ class SqliteStore:
             lambda state: _rules.refuse_result(state[0], state[1], state[2], worker, now),
         )
 
+    @_serialised
     def update_deliveries(self, updates: Sequence[DeliveryUpdate]) -> WriteOutcome:
         """Writes updates with one guarded ``executemany``; when a guard refuses any, works out which."""
         _rules.check_update_statuses(updates)
@@ -807,6 +855,7 @@ class SqliteStore:
 
     # --- timers ------------------------------------------------------------------------------------
 
+    @_serialised
     def add_timers(self, timers: Sequence[Timer]) -> None:
         """Schedules timers, replacing any with the same id."""
         with self.transaction():
@@ -815,6 +864,7 @@ class SqliteStore:
                 ((t.id, t.message, t.kind, _us(t.due_at), t.subject) for t in timers),
             )
 
+    @_serialised
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         """Timers due by ``now`` in (due, id) order."""
         rows = self._db.execute(
@@ -824,11 +874,13 @@ class SqliteStore:
         )
         return [_timer_from_row(row) for row in rows]
 
+    @_serialised
     def remove_timers(self, timer_ids: Iterable[str]) -> None:
         """Removes timers; unknown ids are ignored."""
         with self.transaction():
             self._db.executemany("DELETE FROM timers WHERE id = ?", ((timer_id,) for timer_id in timer_ids))
 
+    @_serialised
     def next_due(self) -> datetime | None:
         """The earliest due time of a delivery or timer."""
         (earliest,) = self._db.execute(
@@ -839,6 +891,7 @@ class SqliteStore:
 
     # --- acknowledgements --------------------------------------------------------------------------
 
+    @_serialised
     def record_acknowledgement(self, acknowledgement: Acknowledgement) -> bool:
         """Inserts the acknowledgement unless one is stored for the same (message, contact)."""
         with self.transaction():
@@ -853,6 +906,7 @@ class SqliteStore:
             )
             return cursor.rowcount == 1
 
+    @_serialised
     def get_acknowledgement(self, message_id: str, contact_id: str) -> Acknowledgement | None:
         """The acknowledgement, or None."""
         row = self._db.execute(
@@ -861,6 +915,7 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else Acknowledgement(row[0], row[1], _dt(row[2]), row[3])
 
+    @_serialised
     def acknowledgements(self, message_id: str) -> list[Acknowledgement]:
         """A message's acknowledgements by contact id."""
         rows = self._db.execute(
@@ -871,6 +926,7 @@ class SqliteStore:
 
     # --- audit log and settings --------------------------------------------------------------------
 
+    @_serialised
     def append_audit(self, entries: Iterable[AuditEntry]) -> None:
         """Appends entries; SQLite numbers them (``seq`` is the rowid, never reused: no row is deleted)."""
         with self.transaction():
@@ -880,6 +936,7 @@ class SqliteStore:
                 ((_us(e.at), e.event, e.message, e.contact, e.delivery, e.detail) for e in entries),
             )
 
+    @_serialised
     def audit_log(self, *, message_id: str | None = None, after: int = 0) -> list[AuditEntry]:
         """Entries after ``after``, of one message when given."""
         columns = "seq, at, event, message, contact, delivery, detail"
@@ -892,16 +949,19 @@ class SqliteStore:
             )
         return [_audit_from_row(row) for row in rows]
 
+    @_serialised
     def get_setting(self, key: str) -> str | None:
         """A setting, or None."""
         row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @_serialised
     def set_setting(self, key: str, value: str) -> None:
         """Stores a setting."""
         with self.transaction():
             self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
 
+    @_serialised
     def setting_or_default(self, key: str, default: str) -> str:
         """The stored setting, or ``default`` stored now (one transaction, so two processes agree)."""
         with self.transaction():
