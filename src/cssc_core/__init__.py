@@ -3,6 +3,7 @@
 The public API is re-exported here; implementations live in the modules named in each docstring.
 """
 
+from cssc_core.domain.clock import Clock, FakeClock, SystemClock
 from cssc_core.domain.models import (
     BoardRole,
     Contact,
@@ -20,7 +21,15 @@ from cssc_core.domain.models import (
     Sector,
 )
 from cssc_core.domain.network import Cell, Network
-from cssc_core.errors import CsscError, NotFoundError, Problem, ValidationError
+from cssc_core.errors import (
+    ConflictError,
+    CsscError,
+    NotFoundError,
+    PluginError,
+    Problem,
+    StorageError,
+    ValidationError,
+)
 from cssc_core.formats.csv import dumps_network_csv, parse_network_csv
 from cssc_core.formats.network import (
     NETWORK_FORMAT,
@@ -32,14 +41,63 @@ from cssc_core.formats.network import (
     parse_network_toml,
     read_network_file,
 )
+from cssc_core.plugins import (
+    BlockingChannel,
+    Channel,
+    ChannelPlugin,
+    ChannelSettings,
+    DeliveryStatusChange,
+    Outgoing,
+    PluginHost,
+    PluginInfo,
+    SendResult,
+    StorageBackend,
+    hookimpl,
+    open_store,
+)
 from cssc_core.reference import reference_regions, reference_sectors
+from cssc_core.storage import (
+    Acknowledgement,
+    AuditEntry,
+    CascadeRecord,
+    Delivery,
+    DeliveryKind,
+    DeliveryRef,
+    DeliveryStatus,
+    DeliveryUpdate,
+    MessageRecord,
+    Refusal,
+    RelayRelease,
+    StatusChange,
+    Store,
+    Timer,
+    WriteOutcome,
+    make_idempotency_key,
+)
+from cssc_core.storage.sqlite import sqlite_url
 
 __all__ = [
     "NETWORK_FORMAT",
+    "Acknowledgement",
+    "AuditEntry",
+    "BlockingChannel",
     "BoardRole",
+    "CascadeRecord",
     "Cell",
+    "Channel",
+    "ChannelPlugin",
+    "ChannelSettings",
+    "Clock",
+    "ConflictError",
     "Contact",
     "CsscError",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryRef",
+    "DeliveryStatus",
+    "DeliveryStatusChange",
+    "DeliveryUpdate",
+    "FakeClock",
     "HubRole",
     "IslRole",
     "Language",
@@ -47,24 +105,43 @@ __all__ = [
     "Location",
     "Membership",
     "MembershipStatus",
+    "MessageRecord",
     "Network",
     "NotFoundError",
     "Organisation",
+    "Outgoing",
+    "PluginError",
+    "PluginHost",
+    "PluginInfo",
     "Problem",
     "QuietHours",
+    "Refusal",
     "Region",
+    "RelayRelease",
     "Role",
     "Sector",
+    "SendResult",
+    "StatusChange",
+    "StorageBackend",
+    "StorageError",
+    "Store",
+    "SystemClock",
+    "Timer",
     "ValidationError",
+    "WriteOutcome",
     "dumps_network_csv",
     "dumps_network_json",
     "dumps_network_toml",
+    "hookimpl",
+    "make_idempotency_key",
     "network_from_document",
     "network_to_document",
+    "open_store",
     "parse_network_csv",
     "parse_network_json",
     "parse_network_toml",
     "read_network_file",
     "reference_regions",
     "reference_sectors",
+    "sqlite_url",
 ]

@@ -1,0 +1,81 @@
+"""Options every command shares, and the one place where ``--db`` and ``--store`` become a store.
+
+``--db PATH`` selects a SQLite file (default ``./cssc.db``); ``--store URL`` selects any installed
+backend by its URL scheme; both at once is bad input (exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from cssc_core.errors import ValidationError
+from cssc_core.plugins.manager import PluginHost
+from cssc_core.storage.protocol import Store
+from cssc_core.storage.sqlite import sqlite_url
+
+__all__ = [
+    "DEFAULT_DB",
+    "db_option",
+    "json_option",
+    "open_store_from_options",
+    "store_option",
+    "store_options",
+]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+DEFAULT_DB = Path("cssc.db")
+"""The SQLite file used when neither ``--db`` nor ``--store`` is given (in the current folder)."""
+
+
+def db_option(function: F) -> F:
+    """Adds ``--db PATH`` (parameter ``db``)."""
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=f"The SQLite store file (default: ./{DEFAULT_DB}).",
+    )(function)
+
+
+def store_option(function: F) -> F:
+    """Adds ``--store URL`` (parameter ``store``)."""
+    return click.option(
+        "--store",
+        "store",
+        metavar="URL",
+        default=None,
+        help="A store of any installed backend, by URL (sqlite:///PATH, memory://, ...); not with --db.",
+    )(function)
+
+
+def store_options(function: F) -> F:
+    """Adds both ``--db`` and ``--store``; pass their values to :func:`open_store_from_options`."""
+    return db_option(store_option(function))
+
+
+def json_option(function: F) -> F:
+    """Adds ``--json`` (parameter ``as_json``): print JSON instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
+
+
+def open_store_from_options(db: Path | None, store: str | None, *, host: PluginHost | None = None) -> Store:
+    """Opens the store that ``--db`` and ``--store`` select.
+
+    Args:
+        db: The ``--db`` value, or None.
+        store: The ``--store`` value, or None.
+        host: The plugin host (default: built-ins and the allowed external plugins).
+
+    Raises:
+        ValidationError: when both are given, or the URL names no installed backend (exit 2).
+    """
+    if db is not None and store is not None:
+        raise ValidationError.single("--db/--store", "give --db or --store, not both")
+    url = store if store is not None else sqlite_url(db if db is not None else DEFAULT_DB)
+    return (host or PluginHost.load()).open_store(url)
