@@ -12,6 +12,8 @@ from typing import TypeVar
 
 import click
 
+from cssc_core.domain.clock import Clock, FakeClock, SystemClock
+from cssc_core.domain.fields import parse_instant
 from cssc_core.errors import ValidationError
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.storage.protocol import Store
@@ -19,6 +21,8 @@ from cssc_core.storage.sqlite import sqlite_url
 
 __all__ = [
     "DEFAULT_DB",
+    "at_option",
+    "clock_from_option",
     "db_option",
     "json_option",
     "open_store_from_options",
@@ -62,6 +66,31 @@ def store_options(function: F) -> F:
 def json_option(function: F) -> F:
     """Adds ``--json`` (parameter ``as_json``): print JSON instead of a table."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
+
+
+def at_option(function: F) -> F:
+    """Adds ``--at TIME`` (parameter ``at``): act as if the clock read TIME (ISO 8601 with an offset)."""
+    return click.option(
+        "--at",
+        "at",
+        metavar="TIME",
+        default=None,
+        help="Act as if it were TIME (ISO 8601 with an offset, e.g. 2019-06-12T09:15:00+01:00).",
+    )(function)
+
+
+def clock_from_option(at: str | None) -> Clock:
+    """The clock a command reads: fixed at ``--at TIME`` when given, else the system clock.
+
+    Raises:
+        ValidationError: when TIME is not an ISO 8601 date and time with an offset (exit 2).
+    """
+    if at is None:
+        return SystemClock()
+    try:
+        return FakeClock(parse_instant(at))
+    except ValueError as error:
+        raise ValidationError.single("--at", str(error)) from None
 
 
 def open_store_from_options(db: Path | None, store: str | None, *, host: PluginHost | None = None) -> Store:
