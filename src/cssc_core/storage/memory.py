@@ -18,7 +18,7 @@ from cssc_core.domain.network import Network
 from cssc_core.errors import ConflictError, NotFoundError, ValidationError
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import StorageBackend
-from cssc_core.storage import _rules
+from cssc_core.storage import rules
 from cssc_core.storage.records import (
     Acknowledgement,
     AuditEntry,
@@ -93,7 +93,7 @@ class MemoryStore:
 
     def upsert_organisations(self, organisations: Iterable[Organisation]) -> Network:
         """Adds or replaces organisations by id; raises ValidationError (writing nothing) when invalid."""
-        network = _rules.upserted(self._state.network, organisations)
+        network = rules.upserted(self._state.network, organisations)
         self._state.network = network
         return network
 
@@ -101,7 +101,7 @@ class MemoryStore:
         """Replaces a contact with a tombstone and drops its roles."""
         if self._state.network is None:
             raise NotFoundError(f"unknown contact {contact_id!r}")
-        network, grave = _rules.tombstone(self._state.network, contact_id)
+        network, grave = rules.tombstone(self._state.network, contact_id)
         entry = AuditEntry(at=at, event="contact-erased", contact=contact_id)
         self._state.network = network
         self.append_audit([entry])
@@ -215,12 +215,12 @@ class MemoryStore:
 
     def record_results(self, results: Sequence[DeliveryUpdate], worker: str, now: datetime) -> WriteOutcome:
         """Records results under a live lease of ``worker``; refuses the rest."""
-        _rules.check_result_statuses(results)
+        rules.check_result_statuses(results)
         applied: list[str] = []
         refused: list[Refusal] = []
         for result in results:
             current = self._state.deliveries.get(result.delivery)
-            reason = _rules.refuse_result(
+            reason = rules.refuse_result(
                 current.status if current else None,
                 current.lease_owner if current else None,
                 current.lease_until if current else None,
@@ -245,12 +245,12 @@ class MemoryStore:
 
     def update_deliveries(self, updates: Sequence[DeliveryUpdate]) -> WriteOutcome:
         """Sets lease-free statuses; refuses final and unknown deliveries."""
-        _rules.check_update_statuses(updates)
+        rules.check_update_statuses(updates)
         applied: list[str] = []
         refused: list[Refusal] = []
         for update in updates:
             current = self._state.deliveries.get(update.delivery)
-            reason = _rules.refuse_update(current.status if current else None)
+            reason = rules.refuse_update(current.status if current else None)
             if current is None or reason is not None:
                 refused.append(Refusal(update.delivery, reason or "unknown delivery"))
                 continue

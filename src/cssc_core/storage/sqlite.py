@@ -38,7 +38,7 @@ from cssc_core.errors import ConflictError, NotFoundError, StorageError, Validat
 from cssc_core.formats._converter import ROLE_CLASSES
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import StorageBackend
-from cssc_core.storage import _rules
+from cssc_core.storage import rules
 from cssc_core.storage.records import (
     EPOCH,
     Acknowledgement,
@@ -560,7 +560,7 @@ class SqliteStore:
         incoming = list(organisations)
         with self.transaction():
             current = self.load_network()
-            network = _rules.upserted(current, incoming)
+            network = rules.upserted(current, incoming)
             if current is None:
                 self.replace_network(network)
                 return network
@@ -586,7 +586,7 @@ class SqliteStore:
             network = self.load_network()
             if network is None:
                 raise NotFoundError(f"unknown contact {contact_id!r}")
-            _, grave = _rules.tombstone(network, contact_id)
+            _, grave = rules.tombstone(network, contact_id)
             self._db.execute(
                 "UPDATE contacts SET document = ? WHERE id = ?",
                 (json.dumps(_converter().unstructure(grave, Contact)), contact_id),
@@ -779,7 +779,7 @@ class SqliteStore:
     @_serialised
     def record_results(self, results: Sequence[DeliveryUpdate], worker: str, now: datetime) -> WriteOutcome:
         """Writes results with one guarded ``executemany``; when a guard refuses any, works out which."""
-        _rules.check_result_statuses(results)
+        rules.check_result_statuses(results)
         if not results:
             return WriteOutcome()
         lines = _HistoryLines()
@@ -796,13 +796,13 @@ class SqliteStore:
             _RESULT_SQL,
             results,
             rows,
-            lambda state: _rules.refuse_result(state[0], state[1], state[2], worker, now),
+            lambda state: rules.refuse_result(state[0], state[1], state[2], worker, now),
         )
 
     @_serialised
     def update_deliveries(self, updates: Sequence[DeliveryUpdate]) -> WriteOutcome:
         """Writes updates with one guarded ``executemany``; when a guard refuses any, works out which."""
-        _rules.check_update_statuses(updates)
+        rules.check_update_statuses(updates)
         if not updates:
             return WriteOutcome()
         lines = _HistoryLines()
@@ -817,7 +817,7 @@ class SqliteStore:
             )
             for update in updates
         ]
-        return self._guarded_write(_UPDATE_SQL, updates, rows, lambda state: _rules.refuse_update(state[0]))
+        return self._guarded_write(_UPDATE_SQL, updates, rows, lambda state: rules.refuse_update(state[0]))
 
     def _guarded_write(
         self,
