@@ -47,8 +47,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy in strict mode on the package."""
-    _install(session, "cli")
+    """mypy in strict mode on the package (the testing kit needs the test extra's libraries)."""
+    _install(session, "cli", "test")
     session.install("mypy")
     session.run("mypy")
 
