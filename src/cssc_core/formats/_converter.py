@@ -195,6 +195,9 @@ def make_converter() -> cattrs.Converter:
     text = override(struct_hook=_checked(fields.check_text))
 
     converter.register_structure_hook(str, _text)
+    # Dispatch on ``str`` also catches the string enums (MembershipStatus, Language), which must
+    # become enum members: the more specific registration wins.
+    converter.register_structure_hook(enum.StrEnum, _enum)
     converter.register_structure_hook(bool, _bool)
     converter.register_structure_hook(int, _int)
     converter.register_structure_hook(date, _date)
