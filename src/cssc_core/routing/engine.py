@@ -337,7 +337,8 @@ class _Planning:
         if not reached:
             return
 
-        via, relay = Via.DIRECT, tuple[Cell, ...]()
+        via = Via.DIRECT
+        relay: tuple[Cell, ...] = ()
         if settings.via is Via.ISL and self.rule.relays:
             relay = self._relay(organisation, settings.relay_deadline)
             if relay:
