@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from cssc_core.cli import network_commands
+from cssc_core.cli import network_commands, route_command
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -26,7 +26,7 @@ def cli() -> None:
     """Run a cross-sector security partnership network: members, routing, cascades, reports."""
 
 
-for command in (*network_commands.COMMANDS,):
+for command in (*network_commands.COMMANDS, *route_command.COMMANDS):
     cli.add_command(command)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "EARTH_RADIUS_KM",
     "area_contains",
     "audience_contacts",
+    "audience_failures",
     "circle_contains",
     "haversine_km",
     "in_audience",
@@ -87,6 +88,24 @@ def in_audience(audience: Audience, organisation: Organisation) -> bool:
         and (not audience.areas or any(area_contains(a, organisation.location) for a in audience.areas))
         and (not audience.organisations or organisation.id in audience.organisations)
     )
+
+
+def audience_failures(audience: Audience, organisation: Organisation) -> list[str]:
+    """Why an organisation is not in the audience, one reason per failing test; empty when it is in."""
+    reasons = []
+    if not organisation.is_active:
+        reasons.append(f"its membership is {organisation.membership.status}, not active")
+    if audience.regions and organisation.region not in audience.regions:
+        reasons.append(f"its region {organisation.region} is not one of {', '.join(audience.regions)}")
+    if audience.sectors and set(audience.sectors).isdisjoint(organisation.sectors):
+        reasons.append(f"none of its sectors is one of {', '.join(audience.sectors)}")
+    if audience.tags and set(audience.tags).isdisjoint(organisation.tags):
+        reasons.append(f"none of its tags is one of {', '.join(audience.tags)}")
+    if audience.areas and not any(area_contains(a, organisation.location) for a in audience.areas):
+        reasons.append("no area of the audience contains its location")
+    if audience.organisations and organisation.id not in audience.organisations:
+        reasons.append("it is not one of the organisations the audience names")
+    return reasons
 
 
 def audience_contacts(audience: Audience, organisation: Organisation) -> tuple[Contact, ...]:
