@@ -76,14 +76,17 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def text(self, element: Element, name: str, path: str, *, required: bool = True) -> str | None:
+    def text(
+        self, element: Element, name: str, path: str, *, required: bool = True, free: bool = False
+    ) -> str | None:
+        """A child element's text; coded values are stripped, free text (``free``) is kept as written."""
         child = element.find(_NS + name)
-        value = None if child is None or child.text is None else child.text.strip()
-        if not value:
+        value = None if child is None or child.text is None else child.text
+        if value is None or not value.strip():
             if required:
                 self.problems.append(Problem(f"{path}.{name}", "required element missing"))
             return None
-        return value
+        return value if free else value.strip()
 
     def checked(self, value: str | None, path: str, check: Callable[[str], str]) -> str | None:
         if value is None:
@@ -190,8 +193,8 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
         if welsh_headline is not None:
             languages["cy"] = LanguageBlock(
                 headline=welsh_headline,
-                body=reader.text(welsh, "description", welsh_path, required=False),
-                instruction=reader.text(welsh, "instruction", welsh_path, required=False),
+                body=reader.text(welsh, "description", welsh_path, required=False, free=True),
+                instruction=reader.text(welsh, "instruction", welsh_path, required=False, free=True),
             )
     audience = _audience(main, info_path, reader)
 
@@ -221,8 +224,8 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
         severity=severity,
         certainty=certainty,
         headline=headline,
-        body=reader.text(main, "description", info_path, required=False),
-        instruction=reader.text(main, "instruction", info_path, required=False),
+        body=reader.text(main, "description", info_path, required=False, free=True),
+        instruction=reader.text(main, "instruction", info_path, required=False, free=True),
         expires=expires,
         references=references,
         languages=languages,
@@ -240,7 +243,9 @@ def _language(info: Element) -> str:
 
 
 def _headline(info: Element, path: str, reader: _Reader) -> str | None:
-    headline = reader.text(info, "headline", path, required=False) or reader.text(info, "event", path)
+    headline = reader.text(info, "headline", path, required=False, free=True) or reader.text(
+        info, "event", path
+    )
     return reader.checked(headline, f"{path}.headline", fields.check_text)
 
 
@@ -283,7 +288,7 @@ def _audience(info: Element, path: str, reader: _Reader) -> Audience:
     areas: list[Area] = []
     for index, area in enumerate(info.findall(_NS + "area")):
         found = _areas(area, f"{path}.area[{index}]", reader)
-        if not found:
+        if not any(area.find(_NS + kind) is not None for kind in ("circle", "polygon", "geocode")):
             reader.problems.append(
                 Problem(f"{path}.area[{index}]", "no circle, polygon or county/postcode_district geocode")
             )
