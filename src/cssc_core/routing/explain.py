@@ -92,7 +92,8 @@ def _lines(
         return
     reasons = audience_failures(message.audience, organisation)
     if reasons:
-        yield f"Not in the audience: {'; '.join(reasons)}. Nobody here gets the message."
+        yield f"Not in the audience: {'; '.join(reasons)}. Nobody here gets the message as a recipient."
+        yield from _isl_roles(router, message, contacts, plan)
         return
     yield "In the audience."
     yield from _routes(router, message, organisation)
