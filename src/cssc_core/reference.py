@@ -1,6 +1,8 @@
-"""Reference data shipped with the package: the eleven CSSC regions and the sectors.
+"""Data shipped with the package: the eleven CSSC regions, the sectors and the example network.
 
-A ``cssc-network/1`` document that leaves out ``regions`` or ``sectors`` uses these.
+A ``cssc-network/1`` document that leaves out ``regions`` or ``sectors`` uses these. The example
+network is modelled on the regions as they stood in 2019; every name in it is invented and every
+address and number is one reserved for examples.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import json
 from importlib.resources import files
 
 from cssc_core.domain.models import Region, Sector
+from cssc_core.domain.network import Network
 from cssc_core.formats._converter import converter
 
-__all__ = ["reference_regions", "reference_sectors"]
+__all__ = ["example_network", "reference_regions", "reference_sectors"]
 
 
 def _read(name: str) -> list[dict[str, object]]:
@@ -30,3 +33,11 @@ def reference_regions() -> tuple[Region, ...]:
 def reference_sectors() -> tuple[Sector, ...]:
     """The sectors: the designated infrastructure sectors plus the network's own."""
     return converter().structure(_read("sectors.json"), tuple[Sector, ...])
+
+
+def example_network() -> Network:
+    """The bundled example network that ``cssc demo`` runs on."""
+    from cssc_core.formats.network import parse_network_json
+
+    text = files("cssc_core").joinpath("data", "example-network.json").read_bytes()
+    return parse_network_json(text, source="example-network.json")

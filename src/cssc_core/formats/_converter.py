@@ -195,15 +195,14 @@ def make_converter() -> cattrs.Converter:
     text = override(struct_hook=_checked(fields.check_text))
 
     converter.register_structure_hook(str, _text)
-    # Dispatch on ``str`` also catches the string enums (MembershipStatus, Language), which must
-    # become enum members: the more specific registration wins.
-    converter.register_structure_hook(enum.StrEnum, _enum)
     converter.register_structure_hook(bool, _bool)
     converter.register_structure_hook(int, _int)
     converter.register_structure_hook(date, _date)
     converter.register_structure_hook(time, _time)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _text_list())
-    converter.register_structure_hook_func(lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum)
+    # Every enum through its base class; StrEnum too, or its str base would win the dispatch.
+    converter.register_structure_hook(enum.Enum, _enum)
+    converter.register_structure_hook(enum.StrEnum, _enum)
     converter.register_unstructure_hook(date, date.isoformat)
     converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M"))
 

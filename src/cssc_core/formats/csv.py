@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -238,19 +239,21 @@ _COLUMN_OF_PATH = {".".join(where): column for column, where, _ in _ORGANISATION
 _CONTACT_COLUMN_OF_PATH = {".".join(where): column for column, where, _ in _CONTACT_COLUMNS}
 
 
+_DOCUMENT_PATH = re.compile(r"\$\.organisations\[(\d+)\](?:\.contacts\[(\d+)\])?")
+
+
 def _locate(problem: Problem, rows: list[_Rows]) -> Problem:
-    """Turns ``$.organisations[i].contacts[j].phone`` into ``row N, phone``."""
-    if not problem.path.startswith("$.organisations["):
-        return problem
-    index_text, _, rest = problem.path.removeprefix("$.organisations[").partition("]")
-    where = rows[int(index_text)]
-    rest = rest.lstrip(".")
-    if rest.startswith("contacts["):
-        contact_text, _, rest = rest.removeprefix("contacts[").partition("]")
-        row = where.contacts[int(contact_text)]
-        columns = _CONTACT_COLUMN_OF_PATH
-    else:
-        row, columns = where.first, _COLUMN_OF_PATH
-    field = rest.lstrip(".").split("[")[0]
+    """Turns ``$.organisations[i].contacts[j].phone`` into ``row N, phone``, in the message too."""
+
+    def row_of(match: re.Match[str]) -> str:
+        where = rows[int(match[1])]
+        return f"row {where.first if match[2] is None else where.contacts[int(match[2])]}"
+
+    match = _DOCUMENT_PATH.match(problem.path)
+    message = _DOCUMENT_PATH.sub(row_of, problem.message)
+    if match is None:
+        return Problem(problem.path, message)
+    field = problem.path[match.end() :].lstrip(".").split("[")[0]
+    columns = _COLUMN_OF_PATH if match[2] is None else _CONTACT_COLUMN_OF_PATH
     column = columns.get(field, field)
-    return Problem(f"row {row}, {column}" if column else f"row {row}", problem.message)
+    return Problem(f"{row_of(match)}, {column}" if column else row_of(match), message)

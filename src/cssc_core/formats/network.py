@@ -75,10 +75,12 @@ def network_from_document(document: Any, *, source: str | None = None) -> Networ
 
     # Unreadable organisations still take part in the integrity check through what can be read of
     # them (ids, region, sectors), so that one run reports every problem of the document.
-    raw = document.get("organisations")
+    raw = document.get("organisations", [])
+    if not isinstance(raw, list):
+        raise ValidationError(problems, source)  # without the member list, references cannot be checked
     skeletons = [
         organisation if organisation is not None else _skeleton(item)
-        for item, organisation in zip(raw if isinstance(raw, list) else (), organisations, strict=False)
+        for item, organisation in zip(raw, organisations, strict=True)
     ]
     problems.extend(integrity_problems(tuple(_present(regions)), tuple(_present(sectors)), skeletons, roles))
     raise ValidationError(sort_problems(problems), source)
