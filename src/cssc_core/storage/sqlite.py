@@ -881,6 +881,15 @@ class SqliteStore:
             self._db.executemany("DELETE FROM timers WHERE id = ?", ((timer_id,) for timer_id in timer_ids))
 
     @_serialised
+    def timers_of(self, message_id: str) -> list[Timer]:
+        """A message's timers in (due, id) order."""
+        rows = self._db.execute(
+            "SELECT id, message, kind, due_at, subject FROM timers WHERE message = ? ORDER BY due_at, id",
+            (message_id,),
+        )
+        return [_timer_from_row(row) for row in rows]
+
+    @_serialised
     def next_due(self) -> datetime | None:
         """The earliest due time of a delivery or timer."""
         (earliest,) = self._db.execute(
