@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,14 @@ from cssc_core.domain.models import Contact, HubRole, IslRole, Language, Organis
 from cssc_core.domain.network import Network
 from cssc_core.formats.message import message_from_document
 from cssc_core.plugins.manager import PluginHost
-from cssc_core.plugins.types import ChannelSettings
+from cssc_core.plugins.markers import hookimpl
+from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 from cssc_core.reference import reference_regions, reference_sectors
 from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import DeliveryStatus
 from cssc_core.storage.sqlite import SqliteStore
-from cssc_core.testing import T0, FakeClock, RecordingChannelPlugin, RecordingPlugin
+from cssc_core.testing import T0, FakeClock, RecordingPlugin
 
 
 def person(identifier: str, *channels: str, **fields: Any) -> Contact:
@@ -55,7 +57,7 @@ def incident_network(**extra: Any) -> Network:
         organisation("shop", ("retail",), person("shop-a"), person("shop-b", "sms", "email")),
         organisation("church", ("faith",), person("church-a")),
         organisation("both", ("retail", "faith"), person("both-a")),
-        organisation("school", ("education",), person("school-a")),
+        organisation("school", ("education",), person("school-a", "email", "sms")),
         organisation(
             "bakery",
             ("food",),
@@ -101,8 +103,56 @@ def message(identifier: str = "msg-1", **fields: Any) -> Message:
     return message_from_document(document)
 
 
-def recording_setup(plugin: RecordingChannelPlugin) -> ChannelSetup:
-    """Channels ``email`` (secure) and ``sms`` delivered by the recording plugin."""
+class ScriptedChannels:
+    """A channel plugin (type ``scripted``) whose senders share one log and one script of failures.
+
+    Attributes:
+        sent: Every copy accepted, in order, across every sender it made.
+        attempts: Every copy given, in order.
+        script: Results to report instead of ``delivered``, by (contact, channel), used in order.
+        batches: The size of every batch given to a sender.
+    """
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+        self.attempts: list[Outgoing] = []
+        self.script: dict[tuple[str, str], list[DeliveryStatus]] = {}
+        self.batches: list[int] = []
+
+    def fail(self, contact: str, channel: str, *statuses: DeliveryStatus) -> None:
+        """Makes the next attempts to ``contact`` on ``channel`` report ``statuses``, in order."""
+        self.script.setdefault((contact, channel), []).extend(statuses)
+
+    async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
+        """Logs the batch and reports the scripted results."""
+        self.batches.append(len(batch))
+        results = []
+        for copy in batch:
+            self.attempts.append(copy)
+            pending = self.script.get((copy.contact, copy.channel))
+            if pending:
+                results.append(SendResult(copy.delivery, pending.pop(0), "scripted failure"))
+            else:
+                self.sent.append(copy)
+                results.append(SendResult.delivered(copy.delivery))
+        return results
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+    def _make(self, settings: ChannelSettings) -> ScriptedChannels:
+        return self
+
+    @hookimpl
+    def cssc_delivery_channels(self) -> Iterable[ChannelPlugin]:
+        """The scripted channel type."""
+        return [ChannelPlugin(self.name, self._make, "scripted results, one shared log")]
+
+
+def recording_setup(plugin: ScriptedChannels) -> ChannelSetup:
+    """Channels ``email`` (secure) and ``sms`` delivered by the scripted plugin."""
     return ChannelSetup(
         channels={
             "email": ChannelSettings("email", plugin.name, "email", secure=True),
@@ -119,7 +169,7 @@ class Harness:
         self.store = store
         store.replace_network(network or incident_network())
         self.clock = FakeClock(T0)
-        self.channels = RecordingChannelPlugin()
+        self.channels = ScriptedChannels()
         self.events = RecordingPlugin()
         self.host = PluginHost.load(entry_points=False)
         self.host.register(self.channels, "recording-channels")
@@ -142,12 +192,13 @@ class Harness:
         """Moves the clock to T0 + ``minutes``."""
         self.clock.set(T0 + timedelta(minutes=minutes))
 
-    def sent(self) -> list[tuple[str, str, str]]:
-        """Every copy the channels accepted: (contact, channel, kind), in order."""
+    def sent(self, message_id: str | None = "msg-1") -> list[tuple[str, str, str]]:
+        """The copies of a message (of every message when None) the channels accepted:
+        (contact, channel, kind), in order."""
         return [
             (copy.contact, copy.channel, copy.kind)
-            for channel in self.channels.channels.values()
-            for copy in channel.sent
+            for copy in self.channels.sent
+            if message_id is None or copy.message == message_id
         ]
 
     def statuses(self, message_id: str = "msg-1") -> dict[tuple[str, str, str], str]:

@@ -241,6 +241,9 @@ class CascadeEngine:
             raise NotARecipientError(
                 f"contact {contact_id!r} is neither a recipient nor an ISL of message {message_id!r}"
             )
+        # What fell due before the acknowledgement happened first (a timeout at +10m before an
+        # acknowledgement at +12m), as it would have with a process running all along.
+        await self.arun(at)
         with self._work(at) as work:
             new = acks.acknowledge(work, ctx, contact_id, via)
         if new:
