@@ -179,14 +179,9 @@ class Harness:
     def make_engine(self, **options: Any) -> CascadeEngine:
         """A fresh engine on the same store, clock, host and channels."""
         options.setdefault("channels", recording_setup(self.channels))
-        return CascadeEngine(
-            self.store,
-            host=self.host,
-            clock=self.clock,
-            rng=random.Random(7),
-            retry=RetryPolicy(max_attempts=3, base_s=60, jitter=0.5),
-            **options,
-        )
+        options.setdefault("rng", random.Random(7))
+        options.setdefault("retry", RetryPolicy(max_attempts=3, base_s=60, jitter=0.5))
+        return CascadeEngine(self.store, host=self.host, clock=self.clock, **options)
 
     def at(self, minutes: float) -> None:
         """Moves the clock to T0 + ``minutes``."""
