@@ -20,7 +20,7 @@ from cssc_core.cascade.context import EXPIRY, CascadeContext, plan_to_document
 from cssc_core.cascade.work import Work
 from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Cell
-from cssc_core.errors import ValidationError
+from cssc_core.errors import NotFoundError, ValidationError
 from cssc_core.formats.message import dumps_message_json
 from cssc_core.routing.engine import plan_message
 from cssc_core.routing.plan import Reach, RoutingPlan
@@ -75,12 +75,13 @@ def plan_for_store(
     """Plans a message over the stored network; updates and cancels reach whom their references reached.
 
     Raises:
-        ValidationError: when the store holds no network, the audience names what the network lacks,
+        NotFoundError: when the store holds no network.
+        ValidationError: when the audience names what the network lacks,
             or a reference is not a stored message (naming it).
     """
     network = store.load_network()
     if network is None:
-        raise ValidationError.single("--db", "the store holds no network: load one with cssc import first")
+        raise NotFoundError("the store holds no network yet: run `cssc import FILE` first")
     reached: Mapping[str, Sequence[Reach]] | None = None
     if message.type is not MessageType.ALERT:
         reached = {ref: reach_of(store, ref) for ref in message.references if store.get_message(ref)}

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from cssc_core.cascade.sender import reach_of
+from cssc_core.cli.options import DEFAULT_DB, open_store_from_options, store_options
+from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Network
 from cssc_core.errors import ValidationError
 from cssc_core.formats.message import read_message_file
@@ -15,22 +18,48 @@ from cssc_core.formats.network import read_network_file
 from cssc_core.formats.policy import read_policy_files
 from cssc_core.routing.engine import Router
 from cssc_core.routing.explain import explain
-from cssc_core.routing.plan import RoutingPlan
+from cssc_core.routing.plan import Reach, RoutingPlan
+from cssc_core.storage.protocol import Store
 
-__all__ = ["COMMANDS", "load_network_for_cli", "route"]
+__all__ = ["COMMANDS", "load_network_for_cli", "open_store_if_selected", "reached_for_cli", "route"]
 
 
-def load_network_for_cli(db: Path | None, store: str | None, network_file: Path | None) -> Network:
-    """The network a command works on: from a network document when ``--network`` names one.
+def open_store_if_selected(db: Path | None, store: str | None) -> Store | None:
+    """The store ``--db`` or ``--store`` selects, or ``./cssc.db`` when it exists; None otherwise.
+
+    ``cssc route`` only reads, so it never creates a store file that is not there.
 
     Raises:
-        ValidationError: when both ``--db`` and ``--store`` are given, or no network can be read.
+        ValidationError: when both ``--db`` and ``--store`` are given.
     """
-    if db is not None and store is not None:
-        raise ValidationError.single("--db", "give --db or --store, not both")
+    if db is None and store is None and not DEFAULT_DB.exists():
+        return None
+    return open_store_from_options(db, store)
+
+
+def load_network_for_cli(opened: Store | None, network_file: Path | None) -> Network:
+    """The network a command works on: a network document when ``--network`` names one, else the store's.
+
+    Raises:
+        ValidationError: when neither gives a network.
+    """
     if network_file is not None:
         return read_network_file(network_file)
-    raise ValidationError.single("--network", "name the network to route over with --network FILE")
+    network = opened.load_network() if opened is not None else None
+    if network is None:
+        raise ValidationError.single(
+            "--network", "no network to route over: name one with --network FILE, or cssc import one"
+        )
+    return network
+
+
+def reached_for_cli(opened: Store | None, message: Message) -> dict[str, list[Reach]] | None:
+    """For an update or cancel, whom each referenced message the store holds reached."""
+    if message.type is MessageType.ALERT:
+        return None
+    if opened is None:
+        return {}
+    return {ref: reach_of(opened, ref) for ref in message.references if opened.get_message(ref) is not None}
 
 
 def _table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -101,8 +130,7 @@ def format_plan(plan: RoutingPlan) -> str:
 @click.option(
     "--explain", "subject", metavar="ID", help="Explain the routing of one contact or organisation."
 )
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="The SQLite store.")
-@click.option("--store", metavar="URL", help="Another storage backend, by URL.")
+@store_options
 @click.option(
     "--network",
     "network_file",
@@ -118,12 +146,22 @@ def route(
     store: str | None,
     network_file: Path | None,
 ) -> None:
-    """Plan MESSAGE (JSON, TOML or CAP 1.2 XML) without sending it: who gets it, how, and who does not."""
+    """Plan MESSAGE (JSON, TOML or CAP 1.2 XML) without sending it: who gets it, how, and who does not.
+
+    The network is the store's unless ``--network`` names a file. An update or cancel goes to whom
+    the messages it references reached, as the store recorded it; an unknown reference is bad input.
+    """
     message = read_message_file(message_file)
     policy = read_policy_files(policy_files)
-    network = load_network_for_cli(db, store, network_file)
+    opened = open_store_if_selected(db, store)
+    try:
+        network = load_network_for_cli(opened, network_file)
+        reached = reached_for_cli(opened, message)
+    finally:
+        if opened is not None:
+            opened.close()
     router = Router(network, policy)
-    plan = router.plan(message)
+    plan = router.plan(message, reached=reached)
     if subject is not None:
         lines = explain(router, message, subject, plan)
         if as_json:
