@@ -29,3 +29,17 @@ def test_the_storage_benchmark_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "batched status writes:" in done.stdout
     assert "undelivered lookup (200 rows):" in done.stdout
+
+
+def test_the_crash_point_runner_prints_its_table() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "crash_points.py"), "--quiet", "--limit", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "crash points tried                            3" in done.stdout
+    assert "deliveries lost (must be 0)                   0" in done.stdout
