@@ -138,6 +138,7 @@ class CascadeContext:
     network: Network
     _recipients: dict[str, Recipient] = attrs.field(init=False, factory=dict)
     _relays: dict[Cell, Relay] = attrs.field(init=False, factory=dict)
+    _through: dict[Cell, tuple[Recipient, ...]] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self._recipients = {r.contact: r for r in self.plan.recipients}
@@ -198,6 +199,20 @@ class CascadeContext:
         if recipient.via is not Via.ISL:
             return ()
         return tuple(cell for cell in recipient.relay if self.isls(cell))
+
+    def relayed_through(self, cell: Cell) -> tuple[Recipient, ...]:
+        """The recipients whose copies the cell releases (those it is one of the cells of)."""
+        if self._through is None:
+            through: dict[Cell, list[Recipient]] = {}
+            for recipient in self.plan.recipients:
+                for each in self.cells_of(recipient):
+                    through.setdefault(each, []).append(recipient)
+            self._through = {each: tuple(recipients) for each, recipients in through.items()}
+        return self._through.get(cell, ())
+
+    def first_channels(self, recipient: Recipient) -> tuple[str, ...]:
+        """The channels a recipient's copies start on: all of them, or the first when it must acknowledge."""
+        return recipient.channels[:1] if recipient.ack else recipient.channels
 
     def is_isl_of(self, contact: str, cell: Cell) -> bool:
         """Whether a contact is an ISL of a cell: planned to relay it, or holding the role now."""

@@ -76,6 +76,7 @@ class Dispatcher:
         lease_s: How long a claim lasts before another worker may take the delivery over.
         batch_size: How many deliveries one claim takes.
         worker: This worker's name, on every lease it takes.
+        now: The clock's time (leases run from it).
         progress: Told how many deliveries each recorded batch settled.
         monotonic: The clock that paces rate-limited channels.
         sleep: How rate-limited channels wait.
@@ -94,6 +95,7 @@ class Dispatcher:
         lease_s: float,
         batch_size: int,
         worker: str,
+        now: Callable[[], datetime],
         progress: Callable[[int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -108,6 +110,7 @@ class Dispatcher:
         self._lease_s = lease_s
         self._batch_size = batch_size
         self._worker = worker
+        self._now = now
         self._progress = progress
         self._monotonic = monotonic
         self._sleep = sleep
@@ -135,7 +138,10 @@ class Dispatcher:
 
     def _claim(self, at: datetime) -> list[Delivery]:
         with self._work(at) as work:
-            claimed = self._store.claim_due(at, self._batch_size, self._lease_s, self._worker)
+            # Events are processed at their own times, which may be behind the clock when a tick
+            # catches up; a lease runs from the clock's time, so it never lapses while being held.
+            behind = max((self._now() - at).total_seconds(), 0.0)
+            claimed = self._store.claim_due(at, self._batch_size, self._lease_s + behind, self._worker)
             sendable: list[Delivery] = []
             expired: dict[str, list[Delivery]] = {}
             for delivery in claimed:

@@ -330,7 +330,9 @@ class CascadeEngine:
             cascade = self.store.get_cascade(message)
             if cascade is None or cascade.is_finished:
                 continue
-            if not self.store.undelivered(message) and not self.store.timers_of(message):
+            # Timers are few and listed first: the longer list of open deliveries is read only
+            # once none is left.
+            if not self.store.timers_of(message) and not self.store.undelivered(message):
                 self.store.finish_cascade(message, work.at)
                 work.audit("cascade-finished", message)
 
@@ -368,6 +370,7 @@ class CascadeEngine:
             lease_s=self.lease_s,
             batch_size=self.batch_size,
             worker=self.worker,
+            now=self.clock.now,
             progress=self.progress.advance if self.progress is not None else None,
             monotonic=self._monotonic,
             sleep=self._sleep,

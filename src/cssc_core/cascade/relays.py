@@ -11,6 +11,8 @@ the same transaction as the copies it makes due.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 from cssc_core.cascade.context import RELAY_DEADLINE, CascadeContext, cell_text
 from cssc_core.cascade.work import Work
 from cssc_core.domain.network import Cell
@@ -98,13 +100,18 @@ def release(work: Work, ctx: CascadeContext, cell: Cell, isl: str | None) -> boo
     text = cell_text(cell)
     if text in settled_cells(work, ctx):
         return False
-    through = {r.contact for r in ctx.recipients() if cell in ctx.cells_of(r)}
-    open_refs = work.store.undelivered(ctx.id)
-    held = [
-        ref
-        for ref in open_refs
-        if ref.status == DeliveryStatus.HELD and ref.kind == DeliveryKind.MESSAGE and ref.contact in through
-    ]
+    # Ids are derived from identities, so the held copies and the relay requests are looked up by
+    # id rather than found by reading every open delivery of the message.
+    held = _existing(
+        work,
+        (
+            ctx.delivery_id(recipient.contact, channel)
+            for recipient in ctx.relayed_through(cell)
+            if ctx.eligible(recipient.contact)
+            for channel in ctx.first_channels(recipient)
+        ),
+        {DeliveryStatus.HELD},
+    )
     due = {ref.id: ctx.due_time(ref.contact, work.at) for ref in held}
     if isl is None:
         work.update(ctx.id, held, DeliveryStatus.CREATED, f"{text}: relay deadline passed", not_before=due)
@@ -113,16 +120,15 @@ def release(work: Work, ctx: CascadeContext, cell: Cell, isl: str | None) -> boo
         work.update(ctx.id, held, DeliveryStatus.CREATED, f"released by {isl}", not_before=due, cell=cell)
         work.audit(RELEASED, ctx.id, contact=isl, detail=text)
         work.releases.append(RelayRelease(ctx.id, cell, isl, work.at))
-    requests = [
-        ref
-        for ref in open_refs
-        if ref.kind == DeliveryKind.RELAY_REQUEST
-        and DeliveryStatus(ref.status) in _WAITING
-        and ref.id in _request_ids(ctx, cell)
-    ]
+    requests = _existing(work, sorted(_request_ids(ctx, cell)), _WAITING)
     work.update(ctx.id, requests, DeliveryStatus.CANCELLED, f"{text} already settled")
     work.remove_timers(ctx.id, (ctx.timer_id(RELAY_DEADLINE, text, s) for s in range(len(ctx.isls(cell)))))
     return True
+
+
+def _existing(work: Work, ids: Iterable[str], statuses: Collection[DeliveryStatus]) -> list[Delivery]:
+    found = (work.store.get_delivery(delivery_id) for delivery_id in ids)
+    return [delivery for delivery in found if delivery is not None and delivery.status in statuses]
 
 
 def _request_ids(ctx: CascadeContext, cell: Cell) -> set[str]:

@@ -101,8 +101,9 @@ def initial_deliveries(ctx: CascadeContext, at: datetime) -> list[Delivery]:
         if not ctx.eligible(recipient.contact):
             continue
         cells = ctx.cells_of(recipient)
-        channels = recipient.channels[:1] if recipient.ack else recipient.channels
-        deliveries.extend(ctx.delivery(recipient.contact, c, at, held=bool(cells)) for c in channels)
+        deliveries.extend(
+            ctx.delivery(recipient.contact, c, at, held=bool(cells)) for c in ctx.first_channels(recipient)
+        )
         asked.update(cells)
     for cell in sorted(asked):
         isl, channels = ctx.isls(cell)[0]
