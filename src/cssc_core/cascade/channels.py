@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +40,7 @@ CHANNELS_FORMAT = "cssc-channels/1"
 DEFAULT_OUTBOX = "cssc-outbox"
 """The folder of the file channels when nothing else is said (in the current folder)."""
 
+_SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|api_?key|auth|credentials?)$")
 _COMMON_KEYS = frozenset({"type", "address", "secure", "public", "concurrency", "rate_per_s"})
 
 
@@ -176,6 +178,14 @@ def _channel(
     if concurrency < 1:
         problems.append(Problem(f"{path}.concurrency", "must be at least 1"))
     options = {key: value for key, value in table.items() if key not in _COMMON_KEYS}
+    for key in options:
+        if _SECRET_NAME.search(key):
+            problems.append(
+                Problem(
+                    f"{path}.{key}",
+                    f"secrets are read from the environment: name the variable with {key}_env",
+                )
+            )
     for key, variable in options.items():
         if key.endswith("_env") and (not isinstance(variable, str) or variable not in environ):
             problems.append(Problem(f"{path}.{key}", f"environment variable {variable} is not set"))
