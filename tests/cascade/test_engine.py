@@ -231,6 +231,24 @@ def test_a_permanent_failure_moves_to_the_next_channel_and_after_the_last_escala
     assert harness.store.timers_of("msg-1") == []
 
 
+def test_a_contact_is_escalated_once_when_its_last_channel_times_out_then_fails(harness: Harness) -> None:
+    quick = parse_policy_toml(
+        'format = "cssc-policy/1"\n[defaults]\nvia = "direct"\nchannels = ["email", "sms"]\n'
+        'ack = "required"\nack_timeout = "1m"\n'
+    )
+    harness.channels.fail("school-a", "sms", *[DeliveryStatus.TEMPORARY_FAILURE] * 3)
+    harness.engine.send(message(audience={"organisations": ["school"]}), policy=quick)
+    harness.at(60)
+    harness.engine.tick()
+    assert harness.statuses() == {
+        ("school-a", "email", "message"): "delivered",
+        ("school-a", "sms", "message"): "technical-failure",
+        ("hub-e", "email", "escalation"): "delivered",
+    }
+    (notice,) = [d for d in harness.store.deliveries_of("msg-1") if d.kind.value == "escalation"]
+    assert notice.history[0].at == T0 + minutes(2)  # the sms copy's timeout, before its retries ran out
+
+
 def test_escalation_falls_back_to_the_national_hub_then_to_a_recorded_failure(
     memory_harness: Harness,
 ) -> None:

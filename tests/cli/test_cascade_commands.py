@@ -198,3 +198,24 @@ def test_commands_need_an_imported_network(
     status, _, err = run(capsys, "send", "msg-1.json")
     assert status == 1
     assert "cssc import" in err
+
+
+def test_tick_follow_dispatches_until_interrupted(
+    folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(capsys, "send", "msg-1.json", "--policy", "policy.toml", "--at", at(0))[0] == 0
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cascade_commands.time, "sleep", nap)
+    status, _, err = run(capsys, "tick", "--follow")
+    assert status == 0
+    # The first pass, on the real clock, long after T0: both deadlines passed, the copies went direct.
+    assert "2 timers, 3 deliveries dispatched" in err
+    assert err.rstrip().endswith("stopped")
+    assert all(0.05 <= seconds <= 1.0 for seconds in naps)
+    assert len(outbox(folder / "cssc-outbox")) == 4
