@@ -3,6 +3,23 @@
 The public API is re-exported here; implementations live in the modules named in each docstring.
 """
 
+from cssc_core.domain.marking import MARKING_RULES, ChannelFlags, Marking, MarkingRule, default_channel_flags
+from cssc_core.domain.message import (
+    Area,
+    Audience,
+    Category,
+    Certainty,
+    Circle,
+    County,
+    LanguageBlock,
+    Message,
+    MessageType,
+    Polygon,
+    PostcodeDistrict,
+    Severity,
+    Status,
+    Urgency,
+)
 from cssc_core.domain.models import (
     BoardRole,
     Contact,
@@ -21,7 +38,18 @@ from cssc_core.domain.models import (
 )
 from cssc_core.domain.network import Cell, Network
 from cssc_core.errors import CsscError, NotFoundError, Problem, ValidationError
+from cssc_core.formats.cap import dumps_cap_xml, parse_cap_xml
 from cssc_core.formats.csv import dumps_network_csv, parse_network_csv
+from cssc_core.formats.message import (
+    MESSAGE_FORMAT,
+    dumps_message_json,
+    dumps_message_toml,
+    message_from_document,
+    message_to_document,
+    parse_message_json,
+    parse_message_toml,
+    read_message_file,
+)
 from cssc_core.formats.network import (
     NETWORK_FORMAT,
     dumps_network_json,
@@ -32,39 +60,100 @@ from cssc_core.formats.network import (
     parse_network_toml,
     read_network_file,
 )
+from cssc_core.formats.policy import (
+    POLICY_FORMAT,
+    dumps_policy_toml,
+    parse_policy_toml,
+    policy_from_document,
+    read_policy_files,
+)
 from cssc_core.reference import reference_regions, reference_sectors
+from cssc_core.routing.engine import Router, plan_message
+from cssc_core.routing.explain import explain
+from cssc_core.routing.plan import Exclusion, Gap, Reach, Recipient, Relay, RoutingPlan
+from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
 
 __all__ = [
+    "MARKING_RULES",
+    "MESSAGE_FORMAT",
     "NETWORK_FORMAT",
+    "POLICY_FORMAT",
+    "Ack",
+    "Area",
+    "Audience",
     "BoardRole",
+    "Category",
     "Cell",
+    "Certainty",
+    "ChannelFlags",
+    "Circle",
     "Contact",
+    "County",
     "CsscError",
+    "Exclusion",
+    "Gap",
     "HubRole",
     "IslRole",
     "Language",
+    "LanguageBlock",
     "LiaisonRole",
     "Location",
+    "Marking",
+    "MarkingRule",
+    "Match",
     "Membership",
     "MembershipStatus",
+    "Message",
+    "MessageType",
     "Network",
     "NotFoundError",
     "Organisation",
+    "Polygon",
+    "PostcodeDistrict",
     "Problem",
     "QuietHours",
+    "Reach",
+    "Recipient",
     "Region",
+    "Relay",
     "Role",
+    "Route",
+    "Router",
+    "RoutingPlan",
+    "RoutingPolicy",
     "Sector",
+    "Select",
+    "Settings",
+    "Severity",
+    "Status",
+    "Urgency",
     "ValidationError",
+    "Via",
+    "default_channel_flags",
+    "dumps_cap_xml",
+    "dumps_message_json",
+    "dumps_message_toml",
     "dumps_network_csv",
     "dumps_network_json",
     "dumps_network_toml",
+    "dumps_policy_toml",
+    "explain",
+    "message_from_document",
+    "message_to_document",
     "network_from_document",
     "network_to_document",
+    "parse_cap_xml",
+    "parse_message_json",
+    "parse_message_toml",
     "parse_network_csv",
     "parse_network_json",
     "parse_network_toml",
+    "parse_policy_toml",
+    "plan_message",
+    "policy_from_document",
+    "read_message_file",
     "read_network_file",
+    "read_policy_files",
     "reference_regions",
     "reference_sectors",
 ]
