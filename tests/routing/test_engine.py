@@ -326,19 +326,20 @@ def test_policy_region_must_exist(network: Network) -> None:
         Router(network, RoutingPolicy(regions={"WALES": (Route("w"),)}))
 
 
-def test_plan_message_reuses_the_router_until_the_policy_changes(network: Network) -> None:
-    policy = RoutingPolicy(routes=(Route("bulletins"),))
-    first = plan_message(network, _message(), policy)
-    assert first == plan_message(network, _message(), policy)
+def test_plan_message_reuses_the_router_for_the_same_objects(network: Network) -> None:
     from cssc_core.routing import engine
 
-    routers = engine._ROUTERS.get(network, dict)
-    router = routers[id(policy)]
-    plan_message(network, _message(), policy)
-    assert routers[id(policy)] is router
+    policy = RoutingPolicy(routes=(Route("bulletins"),))
+    first = plan_message(network, _message(), policy)
+    router = engine._RECENT_ROUTERS[-1]
+    assert router.network is network
+    assert router.policy is policy
+    assert plan_message(network, _message(), policy) == first
+    assert engine._RECENT_ROUTERS[-1] is router
     other = RoutingPolicy()
     assert plan_message(network, _message(), other).recipient("c-01").routes == ()
-    assert id(policy) not in routers
+    assert engine._RECENT_ROUTERS[-1] is not router
+    assert engine._RECENT_ROUTERS[-1].policy is other
 
 
 def test_cell_deadline_is_the_smallest_of_its_organisations(network: Network) -> None:

@@ -11,6 +11,7 @@ routes.
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
@@ -51,7 +52,9 @@ class _IdentityCache(Generic[K, T]):
 
 
 _AUDIENCE_INDEXES: _IdentityCache[Network, AudienceIndex] = _IdentityCache()
-_ROUTERS: _IdentityCache[Network, dict[int, Router]] = _IdentityCache()
+# The routers plan_message made last. A router holds its network, so an identity cache keyed on the
+# network would keep it alive for ever; a few recent ones are plenty for callers that reuse objects.
+_RECENT_ROUTERS: deque[Router] = deque(maxlen=4)
 
 
 def allowed_channels(
@@ -412,11 +415,15 @@ def plan_message(
         reached: For updates and cancels: whom each referenced message reached (see :meth:`Router.plan`).
     """
     policy = _BUILTIN_POLICY if policy is None else policy
-    routers = _ROUTERS.get(network, lambda _: {})
-    router = routers.get(id(policy))
-    if router is None or router.channels != channels:
+    router = next(
+        (
+            r
+            for r in _RECENT_ROUTERS
+            if r.network is network and r.policy is policy and r.channels == channels
+        ),
+        None,
+    )
+    if router is None:
         router = Router(network, policy, channels)
-        # One router per network is kept: a new policy replaces the old one's caches.
-        routers.clear()
-        routers[id(policy)] = router
+        _RECENT_ROUTERS.append(router)
     return router.plan(message, reached=reached)
