@@ -68,6 +68,18 @@ def _flags(name: str, channels: dict[str, ChannelFlags] | None) -> ChannelFlags 
     return channels.get(name)
 
 
+@st.composite
+def _reaches(draw: st.DrawFn, network: Network) -> list[Reach]:
+    """Whom an earlier message reached: some contacts, each on some of its channels."""
+    contacts = [contact for _, contact in network.contacts()]
+    chosen = draw(st.lists(st.sampled_from(contacts), unique_by=lambda c: c.id)) if contacts else []
+    return [
+        Reach(c.id, tuple(draw(st.lists(st.sampled_from(c.channels), unique=True))))
+        for c in chosen
+        if c.channels
+    ]
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(), network=routing_networks(), policy=routing_policies(), channels=routing_channel_flags()
@@ -75,8 +87,9 @@ def _flags(name: str, channels: dict[str, ChannelFlags] | None) -> ChannelFlags 
 def test_no_plan_breaks_the_marking_table(
     data: st.DataObject, network: Network, policy: RoutingPolicy, channels: dict[str, ChannelFlags] | None
 ) -> None:
-    message = data.draw(messages(network, alerts_only=True))
-    plan = Router(network, policy, channels).plan(message)
+    message = data.draw(messages(network))
+    reached = {reference: data.draw(_reaches(network)) for reference in message.references}
+    plan = Router(network, policy, channels).plan(message, reached=reached)
     only_named, relays, channel_ok = TABLE[message.marking]
     named = set(message.audience.contacts)
     for recipient in plan.recipients:
@@ -89,9 +102,10 @@ def test_no_plan_breaks_the_marking_table(
             assert channel_ok(flags), f"{message.marking} refuses {channel} {flags}"
         if only_named:
             assert recipient.contact in named
-        if named:
-            assert recipient.contact in named
-        assert network.organisation(recipient.organisation).is_active
+        if message.type is MessageType.ALERT:
+            # An update or cancel follows its reference to whoever it reached, whatever the audience.
+            assert not named or recipient.contact in named
+            assert network.organisation(recipient.organisation).is_active
         if not relays:
             assert recipient.via is Via.DIRECT
             assert recipient.relay == ()
