@@ -20,7 +20,13 @@ from cssc_core.routing.plan import Reach, RoutingPlan
 from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
 from tests.routing.examples import example_message
 from tests.routing.reference import reference_plan
-from tests.strategies import messages, routing_channel_flags, routing_networks, routing_policies
+from tests.strategies import (
+    message_reaches,
+    messages,
+    routing_channel_flags,
+    routing_networks,
+    routing_policies,
+)
 
 # --- the engine agrees with the reference ------------------------------------------------------
 
@@ -68,18 +74,6 @@ def _flags(name: str, channels: dict[str, ChannelFlags] | None) -> ChannelFlags 
     return channels.get(name)
 
 
-@st.composite
-def _reaches(draw: st.DrawFn, network: Network) -> list[Reach]:
-    """Whom an earlier message reached: some contacts, each on some of its channels."""
-    contacts = [contact for _, contact in network.contacts()]
-    chosen = draw(st.lists(st.sampled_from(contacts), unique_by=lambda c: c.id)) if contacts else []
-    return [
-        Reach(c.id, tuple(draw(st.lists(st.sampled_from(c.channels), unique=True))))
-        for c in chosen
-        if c.channels
-    ]
-
-
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(), network=routing_networks(), policy=routing_policies(), channels=routing_channel_flags()
@@ -88,7 +82,7 @@ def test_no_plan_breaks_the_marking_table(
     data: st.DataObject, network: Network, policy: RoutingPolicy, channels: dict[str, ChannelFlags] | None
 ) -> None:
     message = data.draw(messages(network))
-    reached = {reference: data.draw(_reaches(network)) for reference in message.references}
+    reached = {reference: data.draw(message_reaches(network)) for reference in message.references}
     plan = Router(network, policy, channels).plan(message, reached=reached)
     only_named, relays, channel_ok = TABLE[message.marking]
     named = set(message.audience.contacts)

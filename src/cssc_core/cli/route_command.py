@@ -17,7 +17,7 @@ from cssc_core.routing.engine import Router
 from cssc_core.routing.explain import explain
 from cssc_core.routing.plan import RoutingPlan
 
-__all__ = ["COMMANDS", "load_network_for_cli", "route"]
+__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "route"]
 
 
 def load_network_for_cli(db: Path | None, store: str | None, network_file: Path | None) -> Network:
