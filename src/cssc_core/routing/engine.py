@@ -1,11 +1,11 @@
 """The routing engine: plans a message over a network under a policy (SPEC.md sections 4 to 6).
 
 A :class:`Router` holds one network and one policy. What depends only on them is worked out once
-and kept: the audience indexes of the network (shared by every router of that network), and, for
-each kind of organisation a policy can tell apart (its region and the sectors, tags and county that
-some ``select`` names), the routes whose ``select`` holds. Planning a message then costs one match
-test per route plus a few dictionary look-ups per audience organisation, whatever the number of
-routes.
+and kept: the audience indexes of the network (:mod:`~cssc_core.routing.indexes`, shared by every
+router of that network), each region's routes as bit sets (:mod:`~cssc_core.routing.selection`), and,
+per kind of organisation (region, sectors, tags, county), the routes whose ``select`` holds. Planning a
+message then costs one ``match`` test per route, plus a few look-ups and bit operations per audience
+organisation and per recipient, whatever the number of routes.
 """
 
 from __future__ import annotations
