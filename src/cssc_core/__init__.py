@@ -3,6 +3,7 @@
 The public API is re-exported here; implementations live in the modules named in each docstring.
 """
 
+from cssc_core.domain.clock import Clock, FakeClock, SystemClock
 from cssc_core.domain.marking import MARKING_RULES, ChannelFlags, Marking, MarkingRule, default_channel_flags
 from cssc_core.domain.message import (
     Area,
@@ -37,7 +38,15 @@ from cssc_core.domain.models import (
     Sector,
 )
 from cssc_core.domain.network import Cell, Network
-from cssc_core.errors import CsscError, NotFoundError, Problem, ValidationError
+from cssc_core.errors import (
+    ConflictError,
+    CsscError,
+    NotFoundError,
+    PluginError,
+    Problem,
+    StorageError,
+    ValidationError,
+)
 from cssc_core.formats.cap import dumps_cap_xml, parse_cap_xml
 from cssc_core.formats.csv import dumps_network_csv, parse_network_csv
 from cssc_core.formats.message import (
@@ -67,11 +76,44 @@ from cssc_core.formats.policy import (
     policy_from_document,
     read_policy_files,
 )
+from cssc_core.plugins import (
+    BlockingChannel,
+    Channel,
+    ChannelPlugin,
+    ChannelSettings,
+    DeliveryStatusChange,
+    Outgoing,
+    PluginHost,
+    PluginInfo,
+    SendResult,
+    StorageBackend,
+    hookimpl,
+    open_store,
+)
 from cssc_core.reference import reference_regions, reference_sectors
 from cssc_core.routing.engine import Router, plan_message
 from cssc_core.routing.explain import explain
 from cssc_core.routing.plan import Exclusion, Gap, Reach, Recipient, Relay, RoutingPlan
 from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
+from cssc_core.storage import (
+    Acknowledgement,
+    AuditEntry,
+    CascadeRecord,
+    Delivery,
+    DeliveryKind,
+    DeliveryRef,
+    DeliveryStatus,
+    DeliveryUpdate,
+    MessageRecord,
+    Refusal,
+    RelayRelease,
+    StatusChange,
+    Store,
+    Timer,
+    WriteOutcome,
+    make_idempotency_key,
+)
+from cssc_core.storage.sqlite import sqlite_url
 
 __all__ = [
     "MARKING_RULES",
@@ -79,18 +121,34 @@ __all__ = [
     "NETWORK_FORMAT",
     "POLICY_FORMAT",
     "Ack",
+    "Acknowledgement",
     "Area",
     "Audience",
+    "AuditEntry",
+    "BlockingChannel",
     "BoardRole",
+    "CascadeRecord",
     "Category",
     "Cell",
     "Certainty",
+    "Channel",
     "ChannelFlags",
+    "ChannelPlugin",
+    "ChannelSettings",
     "Circle",
+    "Clock",
+    "ConflictError",
     "Contact",
     "County",
     "CsscError",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryRef",
+    "DeliveryStatus",
+    "DeliveryStatusChange",
+    "DeliveryUpdate",
     "Exclusion",
+    "FakeClock",
     "Gap",
     "HubRole",
     "IslRole",
@@ -104,18 +162,25 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "Message",
+    "MessageRecord",
     "MessageType",
     "Network",
     "NotFoundError",
     "Organisation",
+    "Outgoing",
+    "PluginError",
+    "PluginHost",
+    "PluginInfo",
     "Polygon",
     "PostcodeDistrict",
     "Problem",
     "QuietHours",
     "Reach",
     "Recipient",
+    "Refusal",
     "Region",
     "Relay",
+    "RelayRelease",
     "Role",
     "Route",
     "Router",
@@ -123,12 +188,20 @@ __all__ = [
     "RoutingPolicy",
     "Sector",
     "Select",
+    "SendResult",
     "Settings",
     "Severity",
     "Status",
+    "StatusChange",
+    "StorageBackend",
+    "StorageError",
+    "Store",
+    "SystemClock",
+    "Timer",
     "Urgency",
     "ValidationError",
     "Via",
+    "WriteOutcome",
     "default_channel_flags",
     "dumps_cap_xml",
     "dumps_message_json",
@@ -138,10 +211,13 @@ __all__ = [
     "dumps_network_toml",
     "dumps_policy_toml",
     "explain",
+    "hookimpl",
+    "make_idempotency_key",
     "message_from_document",
     "message_to_document",
     "network_from_document",
     "network_to_document",
+    "open_store",
     "parse_cap_xml",
     "parse_message_json",
     "parse_message_toml",
@@ -156,4 +232,5 @@ __all__ = [
     "read_policy_files",
     "reference_regions",
     "reference_sectors",
+    "sqlite_url",
 ]

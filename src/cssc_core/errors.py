@@ -11,7 +11,15 @@ from collections.abc import Iterable
 
 import attrs
 
-__all__ = ["CsscError", "NotFoundError", "Problem", "ValidationError"]
+__all__ = [
+    "ConflictError",
+    "CsscError",
+    "NotFoundError",
+    "PluginError",
+    "Problem",
+    "StorageError",
+    "ValidationError",
+]
 
 
 class CsscError(Exception):
@@ -60,3 +68,15 @@ class ValidationError(CsscError, ValueError):
 
 class NotFoundError(CsscError, LookupError):
     """A lookup named something (an organisation, a contact, a message) that does not exist."""
+
+
+class ConflictError(CsscError, ValueError):
+    """A write would duplicate something that must be unique (a message id, a delivery's idempotency key)."""
+
+
+class StorageError(CsscError, RuntimeError):
+    """The store cannot do what was asked: a schema it does not know, a database it cannot open."""
+
+
+class PluginError(CsscError, RuntimeError):
+    """A plugin failed to load, or two plugins claim the same backend or channel name."""

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from cssc_core.cli import network_commands, route_command
+from cssc_core.cli import demo_command, network_commands, plugins_command, route_command
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -26,7 +26,12 @@ def cli() -> None:
     """Run a cross-sector security partnership network: members, routing, cascades, reports."""
 
 
-for command in (*network_commands.COMMANDS, *route_command.COMMANDS):
+for command in (
+    *demo_command.COMMANDS,
+    *network_commands.COMMANDS,
+    *plugins_command.COMMANDS,
+    *route_command.COMMANDS,
+):
     cli.add_command(command)
 
 

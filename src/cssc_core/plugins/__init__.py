@@ -1,0 +1,56 @@
+"""The plugin system: hook specifications, the records plugins register, and the typed host."""
+
+from cssc_core.plugins.manager import (
+    ALLOW_VARIABLE,
+    BLOCK_VARIABLE,
+    BUILTIN_PLUGINS,
+    ENTRY_POINT_GROUP,
+    PluginHost,
+    PluginInfo,
+    PluginManager,
+    Provided,
+    get_plugin_manager,
+    open_store,
+    scheme_of,
+)
+from cssc_core.plugins.markers import hookimpl, hookspec
+from cssc_core.plugins.types import (
+    BlockingChannel,
+    Capability,
+    Channel,
+    ChannelFactory,
+    ChannelPlugin,
+    ChannelSettings,
+    DeliveryStatusChange,
+    Outgoing,
+    SendResult,
+    StorageBackend,
+    as_async,
+)
+
+__all__ = [
+    "ALLOW_VARIABLE",
+    "BLOCK_VARIABLE",
+    "BUILTIN_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "BlockingChannel",
+    "Capability",
+    "Channel",
+    "ChannelFactory",
+    "ChannelPlugin",
+    "ChannelSettings",
+    "DeliveryStatusChange",
+    "Outgoing",
+    "PluginHost",
+    "PluginInfo",
+    "PluginManager",
+    "Provided",
+    "SendResult",
+    "StorageBackend",
+    "as_async",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "open_store",
+    "scheme_of",
+]

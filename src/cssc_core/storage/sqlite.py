@@ -1,0 +1,1005 @@
+"""The SQLite store: the embedded default, on the standard library's :mod:`sqlite3`.
+
+- WAL journal, ``synchronous=FULL`` unless the URL asks for ``NORMAL`` (a power cut then may lose
+  the last commits, never corrupt the file), ``secure_delete`` on so that erased data is overwritten.
+- The schema is versioned: ``schema_migrations`` lists the migrations applied, each in a transaction.
+- The outbox hot path writes batches with ``executemany`` in one transaction; a status write carries
+  its own guard (lease holder, lease time, not final) in its ``WHERE`` clause, so that a batch in which
+  every write is accepted costs one statement. Claims use a partial index on the due time, and the
+  undelivered lookup a partial index on (message, id) of open deliveries.
+- Times are stored as whole microseconds since 1970-01-01 UTC.
+- A store may be shared by the threads of a process: calls take turns on its one connection, and a
+  transaction keeps the other threads waiting until it ends. Processes share the file through
+  SQLite's own locking (a write waits up to ``timeout_s`` for another process's).
+
+URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, optionally
+``?synchronous=normal``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from urllib.parse import parse_qsl, unquote
+
+import attrs
+import cattrs
+
+from cssc_core.domain.models import Contact, Organisation, Region, Role, Sector
+from cssc_core.domain.network import Network
+from cssc_core.errors import ConflictError, NotFoundError, StorageError, ValidationError
+from cssc_core.formats._converter import ROLE_CLASSES
+from cssc_core.plugins.markers import hookimpl
+from cssc_core.plugins.types import StorageBackend
+from cssc_core.storage import rules
+from cssc_core.storage.records import (
+    EPOCH,
+    Acknowledgement,
+    AuditEntry,
+    CascadeRecord,
+    Delivery,
+    DeliveryRef,
+    DeliveryStatus,
+    DeliveryUpdate,
+    MessageRecord,
+    Refusal,
+    StatusChange,
+    Timer,
+    WriteOutcome,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore", "cssc_storage_backends", "sqlite_url"]
+
+# The open statuses (records.OPEN_STATUSES), written out: the undelivered query must repeat the partial
+# index's WHERE term word for word for SQLite to use the index.
+_OPEN = "('held', 'created', 'sending', 'temporary-failure')"
+
+_MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "network, messages, cascades, outbox, timers, acknowledgements, audit log, settings",
+        (
+            """CREATE TABLE network (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                regions TEXT NOT NULL,
+                sectors TEXT NOT NULL)""",
+            """CREATE TABLE organisations (
+                id TEXT PRIMARY KEY,
+                position INTEGER NOT NULL,
+                document TEXT NOT NULL)""",
+            """CREATE TABLE contacts (
+                id TEXT PRIMARY KEY,
+                organisation TEXT NOT NULL REFERENCES organisations (id),
+                position INTEGER NOT NULL,
+                document TEXT NOT NULL)""",
+            "CREATE INDEX contacts_by_organisation ON contacts (organisation, position)",
+            """CREATE TABLE roles (
+                position INTEGER PRIMARY KEY,
+                contact TEXT NOT NULL,
+                document TEXT NOT NULL)""",
+            "CREATE INDEX roles_by_contact ON roles (contact)",
+            """CREATE TABLE messages (
+                id TEXT PRIMARY KEY,
+                sent INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                type TEXT NOT NULL,
+                refs TEXT NOT NULL,
+                expires INTEGER,
+                document TEXT NOT NULL)""",
+            """CREATE TABLE cascades (
+                message TEXT PRIMARY KEY REFERENCES messages (id),
+                started_at INTEGER NOT NULL,
+                channels TEXT NOT NULL,
+                plan TEXT NOT NULL,
+                finished_at INTEGER)""",
+            """CREATE TABLE deliveries (
+                id TEXT PRIMARY KEY,
+                message TEXT NOT NULL REFERENCES messages (id),
+                contact TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                address_kind TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                cell TEXT,
+                subject_contact TEXT,
+                status TEXT NOT NULL,
+                not_before INTEGER,
+                next_attempt_at INTEGER,
+                attempts INTEGER NOT NULL,
+                lease_owner TEXT,
+                lease_until INTEGER,
+                reason TEXT,
+                history TEXT NOT NULL,
+                due_at INTEGER)""",
+            "CREATE INDEX deliveries_due ON deliveries (due_at, id) WHERE due_at IS NOT NULL",
+            f"CREATE INDEX deliveries_undelivered ON deliveries (message, id) WHERE status IN {_OPEN}",
+            "CREATE INDEX deliveries_by_message ON deliveries (message, id)",
+            """CREATE TABLE timers (
+                id TEXT PRIMARY KEY,
+                message TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                due_at INTEGER NOT NULL,
+                subject TEXT)""",
+            "CREATE INDEX timers_due ON timers (due_at, id)",
+            """CREATE TABLE acknowledgements (
+                message TEXT NOT NULL,
+                contact TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                via TEXT,
+                PRIMARY KEY (message, contact)) WITHOUT ROWID""",
+            """CREATE TABLE audit_log (
+                seq INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                message TEXT,
+                contact TEXT,
+                delivery TEXT,
+                detail TEXT NOT NULL)""",
+            "CREATE INDEX audit_log_by_message ON audit_log (message, seq)",
+            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+            """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = _MIGRATIONS[-1][0]
+"""The schema version this module creates and reads."""
+
+_DELIVERY_COLUMNS = (
+    "id, message, contact, channel, address_kind, idempotency_key, kind, cell, subject_contact, status, "
+    "not_before, next_attempt_at, attempts, lease_owner, lease_until, reason, history"
+)
+
+# A delivery's history is JSON lines, one ``[status, at, reason]`` array per change, so that a status
+# write appends with a plain concatenation instead of rewriting a JSON document.
+_RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, due_at = ?,
+    lease_owner = NULL, lease_until = NULL, history = history || ?
+    WHERE id = ? AND status = 'sending' AND lease_owner = ? AND lease_until > ?"""
+
+_UPDATE_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
+    cell = coalesce(?4, cell), next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+    due_at = CASE WHEN ?1 = 'created' THEN coalesce(?3, not_before, 0) END,
+    history = history || ?5
+    WHERE id = ?6 AND status IN {_OPEN}"""
+
+_CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
+    lease_until = ?, due_at = ?, history = history || ?
+    WHERE id = ?"""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialised(method: Callable[Concatenate[SqliteStore, P], R]) -> Callable[Concatenate[SqliteStore, P], R]:
+    """Runs the method holding the store's lock, so that threads take turns on the connection."""
+
+    @functools.wraps(method)
+    def serialised(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialised
+
+
+class _HistoryLines:
+    """Makes history lines, once per distinct (status, time, reason): a batch mostly repeats one."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, datetime, str | None], str] = {}
+
+    def line(self, status: str, at: datetime, reason: str | None) -> str:
+        key = (status, at, reason)
+        found = self._lines.get(key)
+        if found is None:
+            found = self._lines[key] = _history_line(status, _us(at), reason)
+        return found
+
+
+class _Mismatch(Exception):
+    """Some guarded write in a batch changed nothing: redo the batch row by row."""
+
+
+def _us(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+def _opt_us(instant: datetime | None) -> int | None:
+    return None if instant is None else _us(instant)
+
+
+def _dt(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _opt_dt(micros: int | None) -> datetime | None:
+    return None if micros is None else EPOCH + timedelta(microseconds=micros)
+
+
+def _history_line(status: str, at: int, reason: str | None) -> str:
+    """One change as a line of a delivery's history (JSON lines)."""
+    return json.dumps([str(status), at, reason]) + "\n"
+
+
+def _cell_text(cell: tuple[str, str] | None) -> str | None:
+    return None if cell is None else f"{cell[0]}/{cell[1]}"
+
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    """Maps stored (already validated) network values to JSON and back without checking them again."""
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
+    converter.register_unstructure_hook(time, time.isoformat)
+    converter.register_structure_hook(time, lambda value, _: time.fromisoformat(value))
+    return converter
+
+
+def _role_document(role: Role) -> str:
+    return json.dumps({"role": role.kind, **_converter().unstructure(role, type(role))})
+
+
+def _role_from_document(document: str) -> Role:
+    data = json.loads(document)
+    return _converter().structure(data, ROLE_CLASSES[data.pop("role")])
+
+
+def _delivery_row(delivery: Delivery) -> tuple[Any, ...]:
+    history = "".join(
+        _history_line(change.status, _us(change.at), change.reason) for change in delivery.history
+    )
+    return (
+        delivery.id,
+        delivery.message,
+        delivery.contact,
+        delivery.channel,
+        delivery.address_kind,
+        delivery.idempotency_key,
+        delivery.kind.value,
+        _cell_text(delivery.cell),
+        delivery.subject_contact,
+        delivery.status.value,
+        _opt_us(delivery.not_before),
+        _opt_us(delivery.next_attempt_at),
+        delivery.attempts,
+        delivery.lease_owner,
+        _opt_us(delivery.lease_until),
+        delivery.reason,
+        history,
+        _opt_us(delivery.due_at),
+    )
+
+
+# Rows of the undelivered query have exactly DeliveryRef's fields: build them without a Python call.
+_delivery_ref = cast(Callable[[Any], DeliveryRef], functools.partial(tuple.__new__, DeliveryRef))
+
+
+def _delivery_from_row(row: Sequence[Any]) -> Delivery:
+    cell = row[7]
+    return Delivery(
+        id=row[0],
+        message=row[1],
+        contact=row[2],
+        channel=row[3],
+        address_kind=row[4],
+        idempotency_key=row[5],
+        kind=row[6],
+        cell=tuple(cell.split("/", 1)) if cell else None,
+        subject_contact=row[8],
+        status=row[9],
+        not_before=_opt_dt(row[10]),
+        next_attempt_at=_opt_dt(row[11]),
+        attempts=row[12],
+        lease_owner=row[13],
+        lease_until=_opt_dt(row[14]),
+        reason=row[15],
+        history=tuple(
+            StatusChange(status, _dt(at), reason)
+            for status, at, reason in map(json.loads, row[16].splitlines())
+        ),
+    )
+
+
+def _message_from_row(row: Sequence[Any]) -> MessageRecord:
+    return MessageRecord(
+        id=row[0],
+        sent=_dt(row[1]),
+        status=row[2],
+        type=row[3],
+        references=tuple(json.loads(row[4])),
+        expires=_opt_dt(row[5]),
+        document=row[6],
+    )
+
+
+def _cascade_from_row(row: Sequence[Any]) -> CascadeRecord:
+    return CascadeRecord(
+        message=row[0], started_at=_dt(row[1]), channels=row[2], plan=row[3], finished_at=_opt_dt(row[4])
+    )
+
+
+def _timer_from_row(row: Sequence[Any]) -> Timer:
+    return Timer(id=row[0], message=row[1], kind=row[2], due_at=_dt(row[3]), subject=row[4])
+
+
+def _audit_from_row(row: Sequence[Any]) -> AuditEntry:
+    return AuditEntry(
+        seq=row[0],
+        at=_dt(row[1]),
+        event=row[2],
+        message=row[3],
+        contact=row[4],
+        delivery=row[5],
+        detail=row[6],
+    )
+
+
+def _conflict(error: sqlite3.IntegrityError) -> Exception:
+    text = str(error)
+    if "FOREIGN KEY" in text:
+        return NotFoundError("a delivery is of a message that is not stored")
+    if "idempotency_key" in text:
+        return ConflictError("an idempotency key is already stored")
+    if "messages.id" in text:
+        return ConflictError("the message is already stored")
+    return ConflictError(f"already stored ({text})")
+
+
+class SqliteStore:
+    """A :class:`~cssc_core.storage.protocol.Store` in one SQLite file.
+
+    Args:
+        path: The database file (created when missing), or ``:memory:``.
+        synchronous: ``FULL`` (the default: a commit survives a power cut) or ``NORMAL``.
+        timeout_s: How long to wait for another process's write lock before failing.
+
+    Raises:
+        StorageError: when the file's schema is newer than this version of cssc_core knows.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", timeout_s: float = 5.0) -> None:
+        if synchronous.upper() not in {"FULL", "NORMAL"}:
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self.path = str(path)
+        # One connection shared by the threads of a process; _lock serialises them, and a transaction
+        # holds it to the end, so another thread's call never lands inside it.
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._scrub_wal = False
+        try:
+            self.journal_mode: str = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise StorageError(f"cannot open {self.path} as a cssc store: {error}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for inspection (benchmarks, integrity checks); do not write."""
+        return self._db
+
+    def _migrate(self) -> None:
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, description TEXT NOT NULL)"
+        )
+        with self.transaction():
+            current = self._db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[
+                0
+            ]
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path} has schema version {current}; this cssc_core reads up to {SCHEMA_VERSION}"
+                )
+            for version, description, statements in _MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @_serialised
+    def integrity_check(self) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check`` and ``foreign_key_check``: empty when the file is sound."""
+        problems = [row[0] for row in self._db.execute("PRAGMA integrity_check") if row[0] != "ok"]
+        problems.extend(
+            f"{table} row {rowid} refers to a missing {parent}"
+            for table, rowid, parent, _ in self._db.execute("PRAGMA foreign_key_check")
+        )
+        return problems
+
+    @_serialised
+    def schema_versions(self) -> list[int]:
+        """The versions of the migrations applied to the file, in order."""
+        return [row[0] for row in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    @_serialised
+    def close(self) -> None:
+        """Closes the connection."""
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction (``BEGIN IMMEDIATE``); a nested block is a savepoint that it rolls back
+        to when it raises. Other threads wait until the outermost block ends."""
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
+        if self._depth:
+            savepoint = f"nested_{self._depth}"
+            self._db.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute(f"ROLLBACK TO {savepoint}")
+                self._db.execute(f"RELEASE {savepoint}")
+                raise
+            else:
+                self._db.execute(f"RELEASE {savepoint}")
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._scrub_wal = False
+            raise
+        finally:
+            self._depth = 0
+        if self._scrub_wal:
+            # Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies
+            # the new pages over them and the WAL is truncated.
+            self._scrub_wal = False
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # --- the network -------------------------------------------------------------------------------
+
+    @_serialised
+    def load_network(self) -> Network | None:
+        """Rebuilds the stored network from its rows."""
+        head = self._db.execute("SELECT regions, sectors FROM network").fetchone()
+        if head is None:
+            return None
+        convert = _converter()
+        contacts: dict[str, list[Contact]] = {}
+        for organisation_id, document in self._db.execute(
+            "SELECT organisation, document FROM contacts ORDER BY organisation, position"
+        ):
+            contacts.setdefault(organisation_id, []).append(convert.structure(json.loads(document), Contact))
+        organisations = tuple(
+            attrs.evolve(
+                convert.structure(json.loads(document), Organisation),
+                contacts=tuple(contacts.get(organisation_id, ())),
+            )
+            for organisation_id, document in self._db.execute(
+                "SELECT id, document FROM organisations ORDER BY position"
+            )
+        )
+        roles = tuple(
+            _role_from_document(document)
+            for (document,) in self._db.execute("SELECT document FROM roles ORDER BY position")
+        )
+        return Network(
+            regions=convert.structure(json.loads(head[0]), tuple[Region, ...]),
+            sectors=convert.structure(json.loads(head[1]), tuple[Sector, ...]),
+            organisations=organisations,
+            roles=roles,
+        )
+
+    @_serialised
+    def replace_network(self, network: Network) -> None:
+        """Deletes the stored network's rows and writes the new one, in one transaction."""
+        convert = _converter()
+        with self.transaction():
+            for table in ("contacts", "roles", "organisations", "network"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.execute(
+                "INSERT INTO network VALUES (1, ?, ?)",
+                (
+                    json.dumps(convert.unstructure(network.regions, tuple[Region, ...])),
+                    json.dumps(convert.unstructure(network.sectors, tuple[Sector, ...])),
+                ),
+            )
+            self._write_organisations(enumerate(network.organisations))
+            self._db.executemany(
+                "INSERT INTO roles VALUES (?, ?, ?)",
+                ((i, role.contact, _role_document(role)) for i, role in enumerate(network.roles)),
+            )
+
+    def _write_organisations(self, positioned: Iterable[tuple[int, Organisation]]) -> None:
+        convert = _converter()
+        for position, organisation in positioned:
+            document = convert.unstructure(attrs.evolve(organisation, contacts=()), Organisation)
+            del document["contacts"]
+            self._db.execute(
+                "INSERT INTO organisations VALUES (?, ?, ?)",
+                (organisation.id, position, json.dumps(document)),
+            )
+            self._db.executemany(
+                "INSERT INTO contacts VALUES (?, ?, ?, ?)",
+                (
+                    (contact.id, organisation.id, i, json.dumps(convert.unstructure(contact, Contact)))
+                    for i, contact in enumerate(organisation.contacts)
+                ),
+            )
+
+    @_serialised
+    def upsert_organisations(self, organisations: Iterable[Organisation]) -> Network:
+        """Adds or replaces organisations by id, in one transaction."""
+        incoming = list(organisations)
+        with self.transaction():
+            current = self.load_network()
+            network = rules.upserted(current, incoming)
+            if current is None:
+                self.replace_network(network)
+                return network
+            positions = dict(self._db.execute("SELECT id, position FROM organisations").fetchall())
+            next_position = max(positions.values(), default=-1) + 1
+            placed: list[tuple[int, Organisation]] = []
+            for organisation in {o.id: o for o in incoming}.values():
+                if organisation.id in positions:
+                    position = positions[organisation.id]
+                    self._db.execute("DELETE FROM contacts WHERE organisation = ?", (organisation.id,))
+                    self._db.execute("DELETE FROM organisations WHERE id = ?", (organisation.id,))
+                else:
+                    position, next_position = next_position, next_position + 1
+                placed.append((position, organisation))
+            self._write_organisations(placed)
+        return network
+
+    @_serialised
+    def erase_contact(self, contact_id: str, at: datetime) -> Contact:
+        """Overwrites the contact's row with a tombstone and drops its roles; once the outermost
+        transaction commits, checkpoints and truncates the WAL."""
+        with self.transaction():
+            network = self.load_network()
+            if network is None:
+                raise NotFoundError(f"unknown contact {contact_id!r}")
+            _, grave = rules.tombstone(network, contact_id)
+            self._db.execute(
+                "UPDATE contacts SET document = ? WHERE id = ?",
+                (json.dumps(_converter().unstructure(grave, Contact)), contact_id),
+            )
+            self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
+            self.append_audit([AuditEntry(at=at, event="contact-erased", contact=contact_id)])
+            self._scrub_wal = True
+        return grave
+
+    # --- messages and cascades ---------------------------------------------------------------------
+
+    @_serialised
+    def get_message(self, message_id: str) -> MessageRecord | None:
+        """The message, or None."""
+        row = self._db.execute(
+            "SELECT id, sent, status, type, refs, expires, document FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else _message_from_row(row)
+
+    @_serialised
+    def messages(self) -> list[MessageRecord]:
+        """Every message by (sent, id)."""
+        rows = self._db.execute(
+            "SELECT id, sent, status, type, refs, expires, document FROM messages ORDER BY sent, id"
+        )
+        return [_message_from_row(row) for row in rows]
+
+    @_serialised
+    def start_cascade(
+        self, cascade: CascadeRecord, message: MessageRecord, deliveries: Sequence[Delivery]
+    ) -> None:
+        """Writes the message, the cascade and the deliveries in one transaction."""
+        if cascade.message != message.id:
+            raise ValueError(f"the cascade is of {cascade.message!r}, the message is {message.id!r}")
+        if any(delivery.message != message.id for delivery in deliveries):
+            raise NotFoundError("a delivery of a cascade is of another message")
+        try:
+            with self.transaction():
+                self._db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        _us(message.sent),
+                        message.status,
+                        message.type,
+                        json.dumps(list(message.references)),
+                        _opt_us(message.expires),
+                        message.document,
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO cascades VALUES (?, ?, ?, ?, ?)",
+                    (
+                        cascade.message,
+                        _us(cascade.started_at),
+                        cascade.channels,
+                        cascade.plan,
+                        _opt_us(cascade.finished_at),
+                    ),
+                )
+                self._insert_deliveries(deliveries)
+        except sqlite3.IntegrityError as error:
+            raise _conflict(error) from None
+
+    @_serialised
+    def get_cascade(self, message_id: str) -> CascadeRecord | None:
+        """The cascade, or None."""
+        row = self._db.execute(
+            "SELECT message, started_at, channels, plan, finished_at FROM cascades WHERE message = ?",
+            (message_id,),
+        ).fetchone()
+        return None if row is None else _cascade_from_row(row)
+
+    @_serialised
+    def cascades(self, *, unfinished: bool = False) -> list[CascadeRecord]:
+        """Cascades by (start, message id)."""
+        where = "WHERE finished_at IS NULL" if unfinished else ""
+        rows = self._db.execute(
+            f"SELECT message, started_at, channels, plan, finished_at FROM cascades {where} "
+            "ORDER BY started_at, message"
+        )
+        return [_cascade_from_row(row) for row in rows]
+
+    @_serialised
+    def finish_cascade(self, message_id: str, at: datetime) -> None:
+        """Marks the cascade finished."""
+        with self.transaction():
+            changed = self._db.execute(
+                "UPDATE cascades SET finished_at = ? WHERE message = ?", (_us(at), message_id)
+            ).rowcount
+            if not changed:
+                raise NotFoundError(f"unknown cascade {message_id!r}")
+
+    # --- the delivery outbox -----------------------------------------------------------------------
+
+    def _insert_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        self._db.executemany(
+            f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
+            map(_delivery_row, deliveries),
+        )
+
+    @_serialised
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Inserts the deliveries with one ``executemany`` in one transaction."""
+        messages = list({delivery.message for delivery in deliveries})
+        try:
+            with self.transaction():
+                known = {
+                    row[0]
+                    for row in self._db.execute(
+                        f"SELECT id FROM messages WHERE id IN ({', '.join('?' * len(messages))})", messages
+                    )
+                }
+                for delivery in deliveries:
+                    if delivery.message not in known:
+                        raise NotFoundError(
+                            f"delivery {delivery.id!r} is of unknown message {delivery.message!r}"
+                        )
+                self._insert_deliveries(deliveries)
+        except sqlite3.IntegrityError as error:
+            raise _conflict(error) from None
+
+    @_serialised
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        """The delivery, or None."""
+        row = self._db.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
+        ).fetchone()
+        return None if row is None else _delivery_from_row(row)
+
+    @_serialised
+    def deliveries_of(self, message_id: str) -> list[Delivery]:
+        """A message's deliveries by id."""
+        rows = self._db.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message = ? ORDER BY id", (message_id,)
+        )
+        return [_delivery_from_row(row) for row in rows]
+
+    @_serialised
+    def undelivered(self, message_id: str) -> list[DeliveryRef]:
+        """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
+        cursor = self._db.execute(
+            "SELECT id, contact, channel, kind, status FROM deliveries "
+            f"WHERE message = ? AND status IN {_OPEN} ORDER BY id",
+            (message_id,),
+        )
+        return list(map(_delivery_ref, cursor))
+
+    @_serialised
+    def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
+        """Selects what is due through ``deliveries_due`` and leases it, in one transaction."""
+        until = now + timedelta(seconds=lease_s)
+        now_us, until_us = _us(now), _us(until)
+        with self.transaction():
+            rows = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?",
+                (now_us, max(limit, 0)),
+            ).fetchall()
+            line = _history_line(DeliveryStatus.SENDING, now_us, None)
+            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[0]) for row in rows))
+        claimed = []
+        for row in rows:
+            delivery = _delivery_from_row(row)
+            claimed.append(
+                attrs.evolve(
+                    delivery,
+                    status=DeliveryStatus.SENDING,
+                    attempts=delivery.attempts + 1,
+                    lease_owner=worker,
+                    lease_until=until,
+                    history=(*delivery.history, StatusChange(DeliveryStatus.SENDING, now)),
+                )
+            )
+        return claimed
+
+    def _states(self, ids: Iterable[str]) -> dict[str, tuple[DeliveryStatus, str | None, datetime | None]]:
+        states = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self._db.execute(
+                "SELECT id, status, lease_owner, lease_until FROM deliveries "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            states.update({row[0]: (DeliveryStatus(row[1]), row[2], _opt_dt(row[3])) for row in rows})
+        return states
+
+    @_serialised
+    def record_results(self, results: Sequence[DeliveryUpdate], worker: str, now: datetime) -> WriteOutcome:
+        """Writes results with one guarded ``executemany``; when a guard refuses any, works out which."""
+        rules.check_result_statuses(results)
+        if not results:
+            return WriteOutcome()
+        lines = _HistoryLines()
+        temporary = DeliveryStatus.TEMPORARY_FAILURE
+        now_us = _us(now)
+        rows = []
+        for result in results:
+            retry = _opt_us(result.next_attempt_at) if result.status is temporary else None
+            line = lines.line(result.status._value_, result.at, result.reason)
+            rows.append(
+                (result.status._value_, result.reason, retry, retry, line, result.delivery, worker, now_us)
+            )
+        return self._guarded_write(
+            _RESULT_SQL,
+            results,
+            rows,
+            lambda state: rules.refuse_result(state[0], state[1], state[2], worker, now),
+        )
+
+    @_serialised
+    def update_deliveries(self, updates: Sequence[DeliveryUpdate]) -> WriteOutcome:
+        """Writes updates with one guarded ``executemany``; when a guard refuses any, works out which."""
+        rules.check_update_statuses(updates)
+        if not updates:
+            return WriteOutcome()
+        lines = _HistoryLines()
+        rows = [
+            (
+                update.status._value_,
+                update.reason,
+                _opt_us(update.not_before),
+                _cell_text(update.cell),
+                lines.line(update.status._value_, update.at, update.reason),
+                update.delivery,
+            )
+            for update in updates
+        ]
+        return self._guarded_write(_UPDATE_SQL, updates, rows, lambda state: rules.refuse_update(state[0]))
+
+    def _guarded_write(
+        self,
+        sql: str,
+        writes: Sequence[DeliveryUpdate],
+        rows: list[tuple[Any, ...]],
+        refusal: Callable[[tuple[DeliveryStatus | None, str | None, datetime | None]], str | None],
+    ) -> WriteOutcome:
+        """Runs ``sql`` over ``rows``, one per write; each row's WHERE clause guards it.
+
+        When every guard passes (the usual case), that is one ``executemany``. Otherwise the attempt
+        is rolled back and the batch redone: the current states are read, ``refusal`` applied to each
+        write in order (a write changes the state the next one sees), and only the accepted rows run.
+        """
+        try:
+            with self.transaction():
+                if self._db.executemany(sql, rows).rowcount != len(rows):
+                    raise _Mismatch
+            return WriteOutcome(tuple(write.delivery for write in writes))
+        except _Mismatch:
+            pass
+        with self.transaction():
+            states = self._states(write.delivery for write in writes)
+            accepted: list[int] = []
+            refused: list[Refusal] = []
+            for index, write in enumerate(writes):
+                reason = refusal(states.get(write.delivery, (None, None, None)))
+                if reason is not None:
+                    refused.append(Refusal(write.delivery, reason))
+                    continue
+                accepted.append(index)
+                states[write.delivery] = (write.status, None, None)
+            self._db.executemany(sql, [rows[index] for index in accepted])
+        return WriteOutcome(tuple(writes[index].delivery for index in accepted), tuple(refused))
+
+    # --- timers ------------------------------------------------------------------------------------
+
+    @_serialised
+    def add_timers(self, timers: Sequence[Timer]) -> None:
+        """Schedules timers, replacing any with the same id."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO timers VALUES (?, ?, ?, ?, ?)",
+                ((t.id, t.message, t.kind, _us(t.due_at), t.subject) for t in timers),
+            )
+
+    @_serialised
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        """Timers due by ``now`` in (due, id) order."""
+        rows = self._db.execute(
+            "SELECT id, message, kind, due_at, subject FROM timers "
+            "WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_us(now), max(limit, 0)),
+        )
+        return [_timer_from_row(row) for row in rows]
+
+    @_serialised
+    def remove_timers(self, timer_ids: Iterable[str]) -> None:
+        """Removes timers; unknown ids are ignored."""
+        with self.transaction():
+            self._db.executemany("DELETE FROM timers WHERE id = ?", ((timer_id,) for timer_id in timer_ids))
+
+    @_serialised
+    def next_due(self) -> datetime | None:
+        """The earliest due time of a delivery or timer."""
+        (earliest,) = self._db.execute(
+            "SELECT min(due) FROM (SELECT min(due_at) AS due FROM deliveries WHERE due_at IS NOT NULL "
+            "UNION ALL SELECT min(due_at) FROM timers)"
+        ).fetchone()
+        return _opt_dt(earliest)
+
+    # --- acknowledgements --------------------------------------------------------------------------
+
+    @_serialised
+    def record_acknowledgement(self, acknowledgement: Acknowledgement) -> bool:
+        """Inserts the acknowledgement unless one is stored for the same (message, contact)."""
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?)",
+                (
+                    acknowledgement.message,
+                    acknowledgement.contact,
+                    _us(acknowledgement.at),
+                    acknowledgement.via,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    @_serialised
+    def get_acknowledgement(self, message_id: str, contact_id: str) -> Acknowledgement | None:
+        """The acknowledgement, or None."""
+        row = self._db.execute(
+            "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? AND contact = ?",
+            (message_id, contact_id),
+        ).fetchone()
+        return None if row is None else Acknowledgement(row[0], row[1], _dt(row[2]), row[3])
+
+    @_serialised
+    def acknowledgements(self, message_id: str) -> list[Acknowledgement]:
+        """A message's acknowledgements by contact id."""
+        rows = self._db.execute(
+            "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? ORDER BY contact",
+            (message_id,),
+        )
+        return [Acknowledgement(row[0], row[1], _dt(row[2]), row[3]) for row in rows]
+
+    # --- audit log and settings --------------------------------------------------------------------
+
+    @_serialised
+    def append_audit(self, entries: Iterable[AuditEntry]) -> None:
+        """Appends entries; SQLite numbers them (``seq`` is the rowid, never reused: no row is deleted)."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO audit_log (at, event, message, contact, delivery, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                ((_us(e.at), e.event, e.message, e.contact, e.delivery, e.detail) for e in entries),
+            )
+
+    @_serialised
+    def audit_log(self, *, message_id: str | None = None, after: int = 0) -> list[AuditEntry]:
+        """Entries after ``after``, of one message when given."""
+        columns = "seq, at, event, message, contact, delivery, detail"
+        if message_id is None:
+            rows = self._db.execute(f"SELECT {columns} FROM audit_log WHERE seq > ? ORDER BY seq", (after,))
+        else:
+            rows = self._db.execute(
+                f"SELECT {columns} FROM audit_log WHERE message = ? AND seq > ? ORDER BY seq",
+                (message_id, after),
+            )
+        return [_audit_from_row(row) for row in rows]
+
+    @_serialised
+    def get_setting(self, key: str) -> str | None:
+        """A setting, or None."""
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_serialised
+    def set_setting(self, key: str, value: str) -> None:
+        """Stores a setting."""
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+
+    @_serialised
+    def setting_or_default(self, key: str, default: str) -> str:
+        """The stored setting, or ``default`` stored now (one transaction, so two processes agree)."""
+        with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, default))
+            return str(self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()[0])
+
+
+def sqlite_url(path: str | Path) -> str:
+    """The store URL of a SQLite file (``cssc.db`` -> ``sqlite:///cssc.db``).
+
+    ``%`` and ``?`` in the path are percent-encoded, so that any file name survives the trip.
+    """
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
+def _open(url: str) -> SqliteStore:
+    rest = url.removeprefix("sqlite://")
+    if rest == url or not rest.startswith("/") or rest == "/":
+        raise ValidationError.single("--store", f"expected sqlite:///PATH, got {url!r}")
+    encoded, _, query = rest[1:].partition("?")
+    path = unquote(encoded)
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    synchronous = options.pop("synchronous", "FULL")
+    if options or synchronous.upper() not in {"FULL", "NORMAL"}:
+        raise ValidationError.single(
+            "--store", f"a sqlite store takes only synchronous=full or synchronous=normal, got {query!r}"
+        )
+    return SqliteStore(path, synchronous=synchronous)
+
+
+@hookimpl
+def cssc_storage_backends() -> Iterable[StorageBackend]:
+    """The SQLite backend, ``sqlite:///PATH``."""
+    return [
+        StorageBackend(
+            name="sqlite",
+            schemes=("sqlite",),
+            open=_open,
+            description="one SQLite file (WAL, synchronous=FULL); the embedded default",
+        )
+    ]

@@ -1,0 +1,275 @@
+"""What the SQLite store promises beyond the contract: durability settings, schema, atomicity, erasure."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from cssc_core.errors import StorageError, ValidationError
+from cssc_core.plugins import PluginHost
+from cssc_core.storage.records import DeliveryStatus, DeliveryUpdate
+from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, sqlite_url
+from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "cssc.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(path)
+    yield store
+    store.close()
+
+
+def pragma(store: SqliteStore, name: str) -> object:
+    return store.connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_wal_full_sync_secure_delete_and_foreign_keys_by_default(store: SqliteStore) -> None:
+    assert pragma(store, "journal_mode") == "wal"
+    assert pragma(store, "synchronous") == 2  # FULL
+    assert pragma(store, "secure_delete") == 1
+    assert pragma(store, "foreign_keys") == 1
+
+
+def test_the_url_may_ask_for_normal_sync(tmp_path: Path) -> None:
+    store = PluginHost.load(entry_points=False).open_store(f"sqlite:///{tmp_path}/a.db?synchronous=normal")
+    assert isinstance(store, SqliteStore)
+    assert pragma(store, "synchronous") == 1
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///x.db?journal=off", "sqlite:///x.db?synchronous=off"]
+)
+def test_bad_sqlite_urls_are_bad_input(url: str) -> None:
+    with pytest.raises(ValidationError):
+        PluginHost.load(entry_points=False).open_store(url)
+
+
+def test_sqlite_url_of_a_path_opens_that_file(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "b.db")
+    assert url == f"sqlite:///{tmp_path}/b.db"
+    PluginHost.load(entry_points=False).open_store(url).close()
+    assert (tmp_path / "b.db").exists()
+
+
+def test_any_file_name_survives_the_url(tmp_path: Path) -> None:
+    odd = tmp_path / "what?100%.db"
+    store = PluginHost.load(entry_points=False).open_store(sqlite_url(odd))
+    assert isinstance(store, SqliteStore)
+    store.close()
+    assert odd.exists()
+
+
+def test_the_schema_is_versioned_and_migrated_once(path: Path) -> None:
+    SqliteStore(path).close()
+    store = SqliteStore(path)
+    assert store.schema_versions() == list(range(1, SCHEMA_VERSION + 1))
+    assert pragma(store, "user_version") == SCHEMA_VERSION
+    store.close()
+
+
+def test_a_sound_file_passes_the_integrity_check(store: SqliteStore) -> None:
+    store.replace_network(sample_network())
+    store.start_cascade(sample_cascade(), sample_message(), [sample_delivery("d-1")])
+    assert store.integrity_check() == []
+    store.connection.execute("PRAGMA foreign_keys = OFF")
+    store.connection.execute("INSERT INTO cascades VALUES ('ghost', 0, '{}', '{}', NULL)")
+    assert store.integrity_check() == ["cascades row 2 refers to a missing messages"]
+
+
+def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteStore(path)
+    store.replace_network(sample_network())
+    store.close()
+    import cssc_core.storage.sqlite as module
+
+    upgrade = (SCHEMA_VERSION + 1, "delivery tags", ("ALTER TABLE deliveries ADD COLUMN tag TEXT",))
+    monkeypatch.setattr(module, "_MIGRATIONS", (*module._MIGRATIONS, upgrade))
+    monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    for _ in range(2):
+        upgraded = SqliteStore(path)
+        assert upgraded.schema_versions() == [*range(1, SCHEMA_VERSION + 1), SCHEMA_VERSION + 1]
+        assert upgraded.load_network() == sample_network()
+        columns = [row[1] for row in upgraded.connection.execute("PRAGMA table_info(deliveries)")]
+        assert columns.count("tag") == 1
+        upgraded.close()
+
+
+def test_a_newer_schema_is_refused(path: Path) -> None:
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO schema_migrations VALUES (?, 'from the future')", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StorageError, match="schema version"):
+        SqliteStore(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_storage_error(path: Path) -> None:
+    path.write_bytes(b"this is not a database, just text" * 100)
+    with pytest.raises(StorageError, match="cannot open"):
+        SqliteStore(path)
+
+
+def test_everything_survives_reopening(path: Path) -> None:
+    store = SqliteStore(path)
+    store.replace_network(sample_network())
+    store.start_cascade(sample_cascade(), sample_message(), [sample_delivery("d-1")])
+    store.claim_due(T0, 10, 60, "w1")
+    store.close()
+    again = SqliteStore(path)
+    assert again.load_network() == sample_network()
+    delivery = again.get_delivery("d-1")
+    assert delivery is not None
+    assert (delivery.status, delivery.lease_owner) == (DeliveryStatus.SENDING, "w1")
+    again.close()
+
+
+def test_replace_network_failing_mid_write_leaves_the_old_network(store: SqliteStore) -> None:
+    old = sample_network()
+    store.replace_network(old)
+    # A trigger makes the database itself fail on the last contact row, after the others were written.
+    store.connection.execute(
+        "CREATE TRIGGER refuse_c3 BEFORE INSERT ON contacts WHEN NEW.id = 'c-0003' "
+        "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    )
+    new = attrs.evolve(old, organisations=tuple(reversed(old.organisations)))
+    with pytest.raises(sqlite3.IntegrityError, match="disk trouble"):
+        store.replace_network(new)
+    assert store.load_network() == old
+    assert not store.connection.in_transaction
+
+
+def test_a_batch_of_results_is_one_commit(store: SqliteStore) -> None:
+    store.start_cascade(
+        sample_cascade(), sample_message(), [sample_delivery(f"d-{i:03}") for i in range(200)]
+    )
+    store.claim_due(T0, 200, 60, "w1")
+    batch = [DeliveryUpdate(f"d-{i:03}", DeliveryStatus.DELIVERED, T0) for i in range(200)]
+    statements = statements_of(store, lambda: store.record_results(batch, "w1", T0))
+    assert store.undelivered("msg-1") == []
+    assert [s for s in statements if s.startswith(("COMMIT", "BEGIN"))] == ["BEGIN IMMEDIATE", "COMMIT"]
+
+
+def statements_of(store: SqliteStore, call: Callable[[], object]) -> list[str]:
+    """The SQL statements ``call`` runs, with their parameters filled in."""
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    try:
+        call()
+    finally:
+        store.connection.set_trace_callback(None)
+    return statements
+
+
+def query_plan(store: SqliteStore, sql: str) -> str:
+    return " ".join(str(row[-1]) for row in store.connection.execute(f"EXPLAIN QUERY PLAN {sql}"))
+
+
+def test_the_undelivered_lookup_uses_its_partial_index(store: SqliteStore) -> None:
+    (select,) = statements_of(store, lambda: store.undelivered("msg-1"))
+    plan = query_plan(store, select)
+    assert "INDEX deliveries_undelivered" in plan
+    assert "TEMP B-TREE" not in plan  # the index gives the order too
+
+
+def test_claims_find_due_deliveries_through_their_index(store: SqliteStore) -> None:
+    statements = statements_of(store, lambda: store.claim_due(T0, 10, 60, "w1"))
+    (select,) = [s for s in statements if s.startswith("SELECT")]
+    plan = query_plan(store, select)
+    assert "INDEX deliveries_due" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_two_workers_never_claim_the_same_delivery(path: Path) -> None:
+    first, second = SqliteStore(path), SqliteStore(path)
+    first.start_cascade(sample_cascade(), sample_message(), [sample_delivery(f"d-{i}") for i in range(10)])
+    a = first.claim_due(T0, 6, 60, "w1")
+    b = second.claim_due(T0, 6, 60, "w2")
+    assert len(a) == 6
+    assert len(b) == 4
+    assert not {d.id for d in a} & {d.id for d in b}
+    first.close()
+    second.close()
+
+
+def test_the_audit_log_cannot_be_rewritten(store: SqliteStore) -> None:
+    store.replace_network(sample_network())
+    store.erase_contact("c-0001", T0)
+    for sql in ("UPDATE audit_log SET detail = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.connection.execute(sql)
+    assert len(store.audit_log()) == 1
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_an_erased_contact_leaves_no_trace_in_the_files(path: Path, in_transaction: bool) -> None:
+    store = SqliteStore(path)
+    # Churn so the contact's row has older copies in the WAL and in freed pages.
+    for _ in range(4):
+        store.replace_network(sample_network())
+    if in_transaction:
+        with store.transaction():
+            store.set_setting("erasing", "c-0001")
+            store.erase_contact("c-0001", T0 + timedelta(minutes=1))
+    else:
+        store.erase_contact("c-0001", T0 + timedelta(minutes=1))
+    wal = path.with_name(path.name + "-wal")
+    # Read while the store is still open: closing would checkpoint anyway and hide a missing one.
+    data = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    store.close()
+    for secret in (b"sam@example.org", b"Sam Example", b"+447400123456"):
+        assert secret not in data
+    assert b"alex@example.org" in data  # the others are still there
+
+
+def test_threads_share_a_store_and_never_claim_twice(store: SqliteStore) -> None:
+    store.start_cascade(
+        sample_cascade(), sample_message(), [sample_delivery(f"d-{i:03}") for i in range(200)]
+    )
+    claimed: list[str] = []
+
+    def work(worker: str) -> None:
+        while batch := store.claim_due(T0, 7, 60, worker):
+            results = [DeliveryUpdate(d.id, DeliveryStatus.DELIVERED, T0) for d in batch]
+            assert not store.record_results(results, worker, T0).refused
+            claimed.extend(d.id for d in batch)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, ["w1", "w2", "w3", "w4"]))
+    assert sorted(claimed) == [f"d-{i:03}" for i in range(200)]
+    assert store.undelivered("msg-1") == []
+
+
+def test_another_threads_call_never_lands_inside_a_transaction(store: SqliteStore) -> None:
+    inside, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        inside.wait()
+        store.set_setting("other", "kept")  # waits for the transaction below to end
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+
+    def mine() -> None:
+        with store.transaction():
+            store.set_setting("mine", "rolled back")
+            inside.set()
+            assert not done.wait(0.2)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        mine()
+    thread.join()
+    assert (store.get_setting("mine"), store.get_setting("other")) == (None, "kept")

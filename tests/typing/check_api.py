@@ -1,0 +1,86 @@
+"""Checked by mypy (``files`` in pyproject.toml), never run: the public API's types fit together.
+
+A backend or channel that drifts from its protocol fails the type check here, before any test runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from cssc_core import (
+    BlockingChannel,
+    Channel,
+    ChannelPlugin,
+    ChannelSettings,
+    Clock,
+    DeliveryStatusChange,
+    FakeClock,
+    Outgoing,
+    PluginHost,
+    SendResult,
+    StorageBackend,
+    Store,
+    SystemClock,
+    hookimpl,
+    open_store,
+)
+from cssc_core.plugins import ChannelFactory, as_async
+from cssc_core.storage.memory import MemoryStore
+from cssc_core.storage.sqlite import SqliteStore
+from cssc_core.testing import RecordingChannel, RecordingChannelPlugin, RecordingPlugin
+
+
+def built_in_backends_are_stores(path: Path) -> list[Store]:
+    return [MemoryStore(), SqliteStore(path), open_store("memory://"), open_store(path)]
+
+
+def clocks() -> list[Clock]:
+    return [SystemClock(), FakeClock(SystemClock().now())]
+
+
+class Printer:
+    def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
+        return [SendResult.delivered(item.delivery) for item in batch]
+
+    def close(self) -> None:
+        return None
+
+
+def make_printer(settings: ChannelSettings) -> BlockingChannel:
+    return Printer()
+
+
+def make_recorder(settings: ChannelSettings) -> Channel:
+    return RecordingChannel(settings=settings)
+
+
+factories: list[ChannelFactory] = [make_printer, make_recorder]
+
+
+@hookimpl
+def cssc_delivery_channels() -> Iterable[ChannelPlugin]:
+    return [
+        ChannelPlugin("printer", make_printer),
+        ChannelPlugin("recorder", make_recorder, refuses={"public"}),
+    ]
+
+
+@hookimpl
+def cssc_storage_backends() -> Iterable[StorageBackend]:
+    return [StorageBackend("scratch", ("scratch",), lambda url: MemoryStore())]
+
+
+async def send_through_any(
+    channel: Channel | BlockingChannel, batch: Sequence[Outgoing]
+) -> Sequence[SendResult]:
+    return await as_async(channel).send(batch)
+
+
+def facade(host: PluginHost, changes: Sequence[DeliveryStatusChange]) -> Store:
+    host.register(RecordingPlugin(), "recording-events")
+    host.register(RecordingChannelPlugin(), "recording-channels")
+    host.delivery_status_changed(changes)
+    plugin: ChannelPlugin = host.channel_plugin("recording")
+    assert plugin.name == "recording"
+    return host.open_store("sqlite:///cssc.db")
