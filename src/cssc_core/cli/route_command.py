@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 import click
 
+from cssc_core.cli.network_commands import stored_network
+from cssc_core.cli.options import open_store_from_options, store_options
+from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Network
 from cssc_core.errors import ValidationError
 from cssc_core.formats.message import read_message_file
@@ -15,22 +19,58 @@ from cssc_core.formats.network import read_network_file
 from cssc_core.formats.policy import read_policy_files
 from cssc_core.routing.engine import Router
 from cssc_core.routing.explain import explain
-from cssc_core.routing.plan import RoutingPlan
+from cssc_core.routing.plan import Reach, RoutingPlan
+from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import DeliveryKind, DeliveryStatus
 
-__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "route"]
+__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "reached_in_store", "route"]
 
 
 def load_network_for_cli(db: Path | None, store: str | None, network_file: Path | None) -> Network:
-    """The network a command works on: from a network document when ``--network`` names one.
+    """The network a command works on: a network document with ``--network``, else the store's.
 
     Raises:
-        ValidationError: when both ``--db`` and ``--store`` are given, or no network can be read.
+        ValidationError: when ``--network`` comes with ``--db`` or ``--store``, or both of those are
+            given, or the file has problems (exit 2).
+        CsscError: when the store holds no network yet (exit 1).
     """
-    if db is not None and store is not None:
-        raise ValidationError.single("--db", "give --db or --store, not both")
     if network_file is not None:
+        if db is not None or store is not None:
+            raise ValidationError.single("--network", "give --network or --db/--store, not both")
         return read_network_file(network_file)
-    raise ValidationError.single("--network", "name the network to route over with --network FILE")
+    with closing(open_store_from_options(db, store)) as opened:
+        return stored_network(opened)
+
+
+def reached_in_store(store: Store, references: Sequence[str]) -> dict[str, list[Reach]]:
+    """Whom each stored referenced message reached, and on which channels (SPEC.md section 4).
+
+    A contact counts as reached on a channel when a copy or a relay request of the message was
+    delivered to it there; escalation notices carry no content and do not count. References the store
+    does not hold are left out, so that planning names them as unknown.
+    """
+    reached: dict[str, list[Reach]] = {}
+    for reference in references:
+        if store.get_message(reference) is None:
+            continue
+        channels: dict[str, list[str]] = {}
+        for delivery in store.deliveries_of(reference):
+            if delivery.status is DeliveryStatus.DELIVERED and delivery.kind is not DeliveryKind.ESCALATION:
+                listed = channels.setdefault(delivery.contact, [])
+                if delivery.channel not in listed:
+                    listed.append(delivery.channel)
+        reached[reference] = [Reach(contact, tuple(names)) for contact, names in channels.items()]
+    return reached
+
+
+def _reached_for_cli(
+    message: Message, db: Path | None, store: str | None, network_file: Path | None
+) -> dict[str, list[Reach]]:
+    # A network file carries no record of earlier deliveries: every reference is then unknown.
+    if message.type is MessageType.ALERT or network_file is not None:
+        return {}
+    with closing(open_store_from_options(db, store)) as opened:
+        return reached_in_store(opened, message.references)
 
 
 def _table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -101,13 +141,12 @@ def format_plan(plan: RoutingPlan) -> str:
 @click.option(
     "--explain", "subject", metavar="ID", help="Explain the routing of one contact or organisation."
 )
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="The SQLite store.")
-@click.option("--store", metavar="URL", help="Another storage backend, by URL.")
+@store_options
 @click.option(
     "--network",
     "network_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Route over the network in this cssc-network/1 file.",
+    help="Route over the network in this cssc-network/1 file instead of the store's.",
 )
 def route(
     message_file: Path,
@@ -123,7 +162,7 @@ def route(
     policy = read_policy_files(policy_files)
     network = load_network_for_cli(db, store, network_file)
     router = Router(network, policy)
-    plan = router.plan(message)
+    plan = router.plan(message, reached=_reached_for_cli(message, db, store, network_file))
     if subject is not None:
         lines = explain(router, message, subject, plan)
         if as_json:
