@@ -47,6 +47,7 @@ from cssc_core.domain.message import (
     Status,
     Urgency,
 )
+from cssc_core.routing.plan import Reach
 from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
 
 # Values that the loaders accept and keep as they are (already in their normal form).
@@ -459,3 +460,14 @@ def messages(draw: st.DrawFn, network: Network | None = None, *, alerts_only: bo
         languages=draw(st.dictionaries(st.just("cy"), message_language_blocks(), max_size=1)),
         audience=draw(message_audiences(network)),
     )
+
+
+@st.composite
+def message_reaches(draw: st.DrawFn, network: Network) -> list[Reach]:
+    """Whom an earlier message reached (for updates and cancels): some contacts, on some of their channels."""
+    contacts = [contact for _, contact in network.contacts() if contact.channels]
+    chosen = draw(st.lists(st.sampled_from(contacts), unique_by=lambda c: c.id)) if contacts else []
+    return [
+        Reach(c.id, tuple(draw(st.lists(st.sampled_from(c.channels), min_size=1, unique=True))))
+        for c in chosen
+    ]

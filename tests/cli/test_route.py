@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from cssc_core.cli.app import main
+from cssc_core.cli.options import open_store_from_options
+from cssc_core.formats.network import read_network_file
+from cssc_core.storage.records import DeliveryKind, DeliveryStatus
+from cssc_core.testing import sample_cascade, sample_delivery, sample_message
 
 NETWORK = {
     "format": "cssc-network/1",
@@ -201,11 +207,77 @@ def test_bad_policy_lists_every_problem(files: dict[str, Path], capsys: pytest.C
     assert "$.defaults.via" in err
 
 
-def test_a_network_source_is_required(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["route", str(files["message"])]) == 2
-    assert "--network" in capsys.readouterr().err
-    assert main(["route", str(files["message"]), "--db", "x.db", "--store", "sqlite:///x"]) == 2
+def test_network_sources_are_exclusive(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*_route(files), "--db", "x.db"]) == 2
+    assert "give --network or --db/--store, not both" in capsys.readouterr().err
+    assert main(["route", str(files["message"]), "--db", "x.db", "--store", "memory://"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_an_empty_store_has_no_network(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["route", str(files["message"]), "--db", str(tmp_path / "empty.db")]) == 1
+    assert "holds no network yet" in capsys.readouterr().err
+
+
+@pytest.fixture
+def stored(files: dict[str, Path], tmp_path: Path) -> Path:
+    """A SQLite store holding the network and msg-0, which reached c-0001 on email and sms and
+    c-0002 on sms; its copy to c-0009 failed and an escalation notice reached c-0010."""
+    database = tmp_path / "cssc.db"
+    deliveries = [
+        sample_delivery("d1", "msg-0", contact="c-0001", channel="email", status=DeliveryStatus.DELIVERED),
+        sample_delivery("d2", "msg-0", contact="c-0001", channel="sms", status=DeliveryStatus.DELIVERED),
+        sample_delivery("d3", "msg-0", contact="c-0002", channel="sms", status=DeliveryStatus.DELIVERED),
+        sample_delivery(
+            "d4", "msg-0", contact="c-0009", channel="email", status=DeliveryStatus.PERMANENT_FAILURE
+        ),
+        attrs.evolve(
+            sample_delivery(
+                "d5", "msg-0", contact="c-0010", channel="email", status=DeliveryStatus.DELIVERED
+            ),
+            kind=DeliveryKind.ESCALATION,
+        ),
+    ]
+    with closing(open_store_from_options(database, None)) as store:
+        store.replace_network(read_network_file(files["network"]))
+        store.start_cascade(sample_cascade("msg-0"), sample_message("msg-0"), deliveries)
+    return database
+
+
+def test_an_update_goes_to_whom_the_stored_message_reached(
+    files: dict[str, Path], stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["message"].write_text(json.dumps(dict(MESSAGE, id="msg-1", type="update", references=["msg-0"])))
+    assert main(["route", str(files["message"]), "--db", str(stored), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(r["contact"], r["channels"], r["via"]) for r in document["recipients"]] == [
+        ("c-0001", ["email"], "direct")
+    ]
+    assert document["excluded"] == [
+        {
+            "organisation": "org-0002",
+            "contact": "c-0002",
+            "reason": "TLP:AMBER allows none of the channels that reached this contact",
+        }
+    ]
+    assert document["relays"] == document["gaps"] == []
+
+
+def test_an_unknown_reference_with_a_store_is_bad_input(
+    files: dict[str, Path], stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["message"].write_text(json.dumps(dict(MESSAGE, id="msg-1", type="cancel", references=["msg-9"])))
+    assert main(["route", str(files["message"]), "--db", str(stored)]) == 2
+    assert "$.references[0]: unknown message 'msg-9'" in capsys.readouterr().err
+
+
+def test_an_alert_over_the_stored_network(
+    files: dict[str, Path], stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["route", str(files["message"]), "--store", f"sqlite:///{stored}", "--json"]) == 0
+    assert [r["contact"] for r in json.loads(capsys.readouterr().out)["recipients"]] == ["c-0001"]
 
 
 def test_cap_messages_are_routed(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cssc_core.domain.audience import (
     EARTH_RADIUS_KM,
@@ -18,11 +16,8 @@ from cssc_core.domain.audience import (
     in_audience,
     polygon_contains,
 )
-from cssc_core.domain.message import Audience, Circle, County, Polygon, PostcodeDistrict
+from cssc_core.domain.message import Audience, Circle, County, PostcodeDistrict
 from cssc_core.domain.models import Contact, Location, Membership, MembershipStatus, Organisation
-from cssc_core.domain.network import Network
-from cssc_core.routing.indexes import AudienceIndex
-from tests.strategies import message_audiences, routing_networks
 
 
 def _organisation(**kw: object) -> Organisation:
@@ -108,23 +103,3 @@ def test_named_contacts_narrow_the_recipients() -> None:
     organisation = _organisation(contacts=(Contact("c-1", "One"), Contact("c-2", "Two")))
     assert [c.id for c in audience_contacts(Audience(), organisation)] == ["c-1", "c-2"]
     assert [c.id for c in audience_contacts(Audience(contacts=("c-2", "c-9")), organisation)] == ["c-2"]
-
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), network=routing_networks())
-def test_indexes_select_the_same_organisations(data: st.DataObject, network: Network) -> None:
-    audience = data.draw(message_audiences(network))
-    index = AudienceIndex(network)
-    expected = [p for p, o in enumerate(index.organisations) if in_audience(audience, o)]
-    assert index.select(audience) == expected
-
-
-def test_polygon_area_through_the_indexes() -> None:
-    polygon = Polygon(((55.86, -4.27), (55.87, -4.27), (55.87, -4.25)))
-    inside = _organisation(id="org-1", location=Location(lat=55.868, lon=-4.268))
-    outside = _organisation(id="org-2", location=Location(lat=55.861, lon=-4.251))
-    from tests.strategies import ROUTING_REGIONS, ROUTING_SECTORS
-
-    network = Network(ROUTING_REGIONS, ROUTING_SECTORS, (inside, outside))
-    index = AudienceIndex(network)
-    assert index.select(Audience(areas=(polygon,))) == [0]

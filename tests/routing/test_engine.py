@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,30 +11,22 @@ from hypothesis import strategies as st
 from cssc_core.domain.marking import ChannelFlags, Marking
 from cssc_core.domain.message import (
     Audience,
-    Category,
-    Certainty,
-    Message,
     MessageType,
-    Severity,
-    Status,
-    Urgency,
-)
-from cssc_core.domain.models import (
-    Contact,
-    IslRole,
-    Membership,
-    MembershipStatus,
-    Organisation,
-    Region,
-    Sector,
 )
 from cssc_core.domain.network import Network
 from cssc_core.errors import ValidationError
 from cssc_core.routing.engine import Router, plan_message
 from cssc_core.routing.plan import Reach, RoutingPlan
 from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
+from tests.routing.examples import example_message
 from tests.routing.reference import reference_plan
-from tests.strategies import messages, routing_channel_flags, routing_networks, routing_policies
+from tests.strategies import (
+    message_reaches,
+    messages,
+    routing_channel_flags,
+    routing_networks,
+    routing_policies,
+)
 
 # --- the engine agrees with the reference ------------------------------------------------------
 
@@ -90,8 +81,9 @@ def _flags(name: str, channels: dict[str, ChannelFlags] | None) -> ChannelFlags 
 def test_no_plan_breaks_the_marking_table(
     data: st.DataObject, network: Network, policy: RoutingPolicy, channels: dict[str, ChannelFlags] | None
 ) -> None:
-    message = data.draw(messages(network, alerts_only=True))
-    plan = Router(network, policy, channels).plan(message)
+    message = data.draw(messages(network))
+    reached = {reference: data.draw(message_reaches(network)) for reference in message.references}
+    plan = Router(network, policy, channels).plan(message, reached=reached)
     only_named, relays, channel_ok = TABLE[message.marking]
     named = set(message.audience.contacts)
     for recipient in plan.recipients:
@@ -104,9 +96,10 @@ def test_no_plan_breaks_the_marking_table(
             assert channel_ok(flags), f"{message.marking} refuses {channel} {flags}"
         if only_named:
             assert recipient.contact in named
-        if named:
-            assert recipient.contact in named
-        assert network.organisation(recipient.organisation).is_active
+        if message.type is MessageType.ALERT:
+            # An update or cancel follows its reference to whoever it reached, whatever the audience.
+            assert not named or recipient.contact in named
+            assert network.organisation(recipient.organisation).is_active
         if not relays:
             assert recipient.via is Via.DIRECT
             assert recipient.relay == ()
@@ -125,70 +118,9 @@ def test_no_plan_breaks_the_marking_table(
 
 # --- worked examples ---------------------------------------------------------------------------
 
-REGIONS = (Region("EAST", "Eastern", ("Norfolk",)), Region("SCOT", "Scotland", ("Glasgow City",)))
-SECTORS = (Sector("retail", "Retail"), Sector("faith", "Faith"))
-
-
-def _contact(ident: str, *channels: str) -> Contact:
-    return Contact(
-        ident, f"Person {ident}", email=f"{ident}@example.org", phone="+441314960000", channels=channels
-    )
-
-
-def _organisation(
-    ident: str, region: str, sectors: tuple[str, ...], *contacts: Contact, **kw: Any
-) -> Organisation:
-    return Organisation(ident, f"Org {ident}", region, sectors, contacts=contacts, **kw)
-
-
-def _message(marking: Marking = Marking.GREEN, audience: Audience | None = None, **kw: Any) -> Message:
-    values: dict[str, Any] = {
-        "id": "msg-1",
-        "sender": "NCTPHQ",
-        "sent": datetime(2019, 6, 12, 8, tzinfo=UTC),
-        "status": Status.ACTUAL,
-        "type": MessageType.ALERT,
-        "marking": marking,
-        "category": Category.SECURITY,
-        "urgency": Urgency.IMMEDIATE,
-        "severity": Severity.SEVERE,
-        "certainty": Certainty.OBSERVED,
-        "headline": "Suspicious item",
-        "audience": audience or Audience(),
-    }
-    values.update(kw)
-    return Message(**values)
-
-
-@pytest.fixture
-def network() -> Network:
-    return Network(
-        REGIONS,
-        SECTORS,
-        (
-            _organisation(
-                "org-1", "SCOT", ("retail", "faith"), _contact("c-01", "sms", "email"), tags=("bid",)
-            ),
-            _organisation("org-2", "SCOT", ("retail",), _contact("c-09", "email"), _contact("c-10", "email")),
-            _organisation("org-3", "EAST", ("faith",), _contact("c-20", "sms")),
-            _organisation(
-                "org-4",
-                "EAST",
-                ("retail",),
-                _contact("c-30", "email"),
-                membership=Membership(MembershipStatus.LAPSED),
-            ),
-        ),
-        (
-            IslRole("SCOT", "retail", "c-10", 2),
-            IslRole("SCOT", "retail", "c-09", 1),
-            IslRole("EAST", "retail", "c-30"),
-        ),
-    )
-
 
 def test_defaults_relay_through_isls_and_list_gaps(network: Network) -> None:
-    plan = Router(network).plan(_message())
+    plan = Router(network).plan(example_message())
     document = plan.to_document()
     first = document["recipients"][0]
     assert first == {
@@ -228,7 +160,7 @@ def test_locked_national_route_is_tried_before_region_routes(network: Network) -
         ),
         regions={"SCOT": (Route("bids", select=Select(tags=("bid",)), continue_=True, ack=Ack.REQUIRED),)},
     )
-    plan = Router(network, policy).plan(_message())
+    plan = Router(network, policy).plan(example_message())
     recipient = plan.recipient("c-01")
     assert recipient is not None
     # life-safety applies first and does not continue: nothing else is tried.
@@ -250,7 +182,7 @@ def test_continue_merges_routes(network: Network) -> None:
             )
         },
     )
-    plan = Router(network, policy).plan(_message())
+    plan = Router(network, policy).plan(example_message())
     recipient = plan.recipient("c-01")
     assert recipient is not None
     assert recipient.routes == ("bids", "bulletins")
@@ -264,7 +196,7 @@ def test_continue_merges_routes(network: Network) -> None:
 
 
 def test_amber_excludes_contacts_without_a_secure_channel(network: Network) -> None:
-    plan = Router(network).plan(_message(Marking.AMBER))
+    plan = Router(network).plan(example_message(Marking.AMBER))
     assert plan.recipient("c-01").channels == ("email",)
     assert [e.to_document() for e in plan.excluded] == [
         {"organisation": "org-3", "contact": "c-20", "reason": "TLP:AMBER allows no channel of this contact"}
@@ -274,23 +206,23 @@ def test_amber_excludes_contacts_without_a_secure_channel(network: Network) -> N
 
 
 def test_amber_strict_is_forced_direct(network: Network) -> None:
-    plan = Router(network).plan(_message(Marking.AMBER_STRICT))
+    plan = Router(network).plan(example_message(Marking.AMBER_STRICT))
     assert plan.relays == ()
     assert plan.gaps == ()
     assert all(r.via is Via.DIRECT and r.relay == () for r in plan.recipients)
 
 
 def test_red_goes_only_to_named_contacts(network: Network) -> None:
-    plan = Router(network).plan(_message(Marking.RED, Audience(regions=("SCOT",))))
+    plan = Router(network).plan(example_message(Marking.RED, Audience(regions=("SCOT",))))
     assert plan.recipients == ()
     assert {e.contact for e in plan.excluded} == {"c-01", "c-09", "c-10"}
-    named = Router(network).plan(_message(Marking.RED, Audience(contacts=("c-09",))))
+    named = Router(network).plan(example_message(Marking.RED, Audience(contacts=("c-09",))))
     assert [r.contact for r in named.recipients] == ["c-09"]
     assert named.recipient("c-09").via is Via.DIRECT
 
 
 def test_audience_sectors_choose_the_cells(network: Network) -> None:
-    plan = Router(network).plan(_message(audience=Audience(sectors=("faith",))))
+    plan = Router(network).plan(example_message(audience=Audience(sectors=("faith",))))
     # org-1 is relayed only through (SCOT, faith), which has no ISL: it goes direct, with a gap.
     assert plan.recipient("c-01").via is Via.DIRECT
     assert plan.relays == ()
@@ -299,14 +231,14 @@ def test_audience_sectors_choose_the_cells(network: Network) -> None:
 
 def test_isl_that_cannot_receive_does_not_count(network: Network) -> None:
     channels = {"email": ChannelFlags(secure=True, public=True), "sms": ChannelFlags(secure=False)}
-    plan = Router(network, channels=channels).plan(_message(Marking.AMBER))
+    plan = Router(network, channels=channels).plan(example_message(Marking.AMBER))
     # Under AMBER, public email is refused: no ISL of (SCOT, retail) counts and nobody is left.
     assert plan.recipients == ()
     assert plan.relays == ()
 
 
 def test_update_goes_to_the_contacts_reached(network: Network) -> None:
-    update = _message(Marking.AMBER, type=MessageType.UPDATE, references=("msg-0",), id="msg-2")
+    update = example_message(Marking.AMBER, type=MessageType.UPDATE, references=("msg-0",), id="msg-2")
     with pytest.raises(ValidationError, match="msg-0"):
         Router(network).plan(update)
     reached = {"msg-0": [Reach("c-01", ("sms", "email")), Reach("c-20", ("sms",))]}
@@ -317,7 +249,7 @@ def test_update_goes_to_the_contacts_reached(network: Network) -> None:
 
 def test_unknown_audience_names_are_bad_input(network: Network) -> None:
     with pytest.raises(ValidationError) as caught:
-        Router(network).plan(_message(audience=Audience(regions=("WALES",), contacts=("c-99",))))
+        Router(network).plan(example_message(audience=Audience(regions=("WALES",), contacts=("c-99",))))
     assert [p.path for p in caught.value.problems] == ["$.audience.regions[0]", "$.audience.contacts[0]"]
 
 
@@ -326,19 +258,20 @@ def test_policy_region_must_exist(network: Network) -> None:
         Router(network, RoutingPolicy(regions={"WALES": (Route("w"),)}))
 
 
-def test_plan_message_reuses_the_router_until_the_policy_changes(network: Network) -> None:
-    policy = RoutingPolicy(routes=(Route("bulletins"),))
-    first = plan_message(network, _message(), policy)
-    assert first == plan_message(network, _message(), policy)
+def test_plan_message_reuses_the_router_for_the_same_objects(network: Network) -> None:
     from cssc_core.routing import engine
 
-    routers = engine._ROUTERS.get(network, dict)
-    router = routers[id(policy)]
-    plan_message(network, _message(), policy)
-    assert routers[id(policy)] is router
+    policy = RoutingPolicy(routes=(Route("bulletins"),))
+    first = plan_message(network, example_message(), policy)
+    router = engine._RECENT_ROUTERS[-1]
+    assert router.network is network
+    assert router.policy is policy
+    assert plan_message(network, example_message(), policy) == first
+    assert engine._RECENT_ROUTERS[-1] is router
     other = RoutingPolicy()
-    assert plan_message(network, _message(), other).recipient("c-01").routes == ()
-    assert id(policy) not in routers
+    assert plan_message(network, example_message(), other).recipient("c-01").routes == ()
+    assert engine._RECENT_ROUTERS[-1] is not router
+    assert engine._RECENT_ROUTERS[-1].policy is other
 
 
 def test_cell_deadline_is_the_smallest_of_its_organisations(network: Network) -> None:
@@ -346,7 +279,7 @@ def test_cell_deadline_is_the_smallest_of_its_organisations(network: Network) ->
         defaults=Settings(relay_deadline=900),
         regions={"SCOT": (Route("bids-fast", select=Select(tags=("bid",)), relay_deadline=300),)},
     )
-    plan = Router(network, policy).plan(_message())
+    plan = Router(network, policy).plan(example_message())
     assert plan.recipient("c-01").relay_deadline_s == 300
     assert plan.recipient("c-09").relay_deadline_s == 900
     assert [(r.sector, r.deadline_s) for r in plan.relays] == [("retail", 300)]

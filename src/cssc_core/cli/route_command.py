@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 import click
 
-from cssc_core.cascade.sender import reach_of
-from cssc_core.cli.options import DEFAULT_DB, open_store_from_options, store_options
+from cssc_core.cli.network_commands import stored_network
+from cssc_core.cli.options import open_store_from_options, store_options
 from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Network
 from cssc_core.errors import ValidationError
@@ -20,46 +21,56 @@ from cssc_core.routing.engine import Router
 from cssc_core.routing.explain import explain
 from cssc_core.routing.plan import Reach, RoutingPlan
 from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import DeliveryKind, DeliveryStatus
 
-__all__ = ["COMMANDS", "load_network_for_cli", "open_store_if_selected", "reached_for_cli", "route"]
-
-
-def open_store_if_selected(db: Path | None, store: str | None) -> Store | None:
-    """The store ``--db`` or ``--store`` selects, or ``./cssc.db`` when it exists; None otherwise.
-
-    ``cssc route`` only reads, so it never creates a store file that is not there.
-
-    Raises:
-        ValidationError: when both ``--db`` and ``--store`` are given.
-    """
-    if db is None and store is None and not DEFAULT_DB.exists():
-        return None
-    return open_store_from_options(db, store)
+__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "reached_in_store", "route"]
 
 
-def load_network_for_cli(opened: Store | None, network_file: Path | None) -> Network:
-    """The network a command works on: a network document when ``--network`` names one, else the store's.
+def load_network_for_cli(db: Path | None, store: str | None, network_file: Path | None) -> Network:
+    """The network a command works on: a network document with ``--network``, else the store's.
 
     Raises:
-        ValidationError: when neither gives a network.
+        ValidationError: when ``--network`` comes with ``--db`` or ``--store``, or both of those are
+            given, or the file has problems (exit 2).
+        CsscError: when the store holds no network yet (exit 1).
     """
     if network_file is not None:
+        if db is not None or store is not None:
+            raise ValidationError.single("--network", "give --network or --db/--store, not both")
         return read_network_file(network_file)
-    network = opened.load_network() if opened is not None else None
-    if network is None:
-        raise ValidationError.single(
-            "--network", "no network to route over: name one with --network FILE, or cssc import one"
-        )
-    return network
+    with closing(open_store_from_options(db, store)) as opened:
+        return stored_network(opened)
 
 
-def reached_for_cli(opened: Store | None, message: Message) -> dict[str, list[Reach]] | None:
-    """For an update or cancel, whom each referenced message the store holds reached."""
-    if message.type is MessageType.ALERT:
-        return None
-    if opened is None:
+def reached_in_store(store: Store, references: Sequence[str]) -> dict[str, list[Reach]]:
+    """Whom each stored referenced message reached, and on which channels (SPEC.md section 4).
+
+    A contact counts as reached on a channel when a copy or a relay request of the message was
+    delivered to it there; escalation notices carry no content and do not count. References the store
+    does not hold are left out, so that planning names them as unknown.
+    """
+    reached: dict[str, list[Reach]] = {}
+    for reference in references:
+        if store.get_message(reference) is None:
+            continue
+        channels: dict[str, list[str]] = {}
+        for delivery in store.deliveries_of(reference):
+            if delivery.status is DeliveryStatus.DELIVERED and delivery.kind is not DeliveryKind.ESCALATION:
+                listed = channels.setdefault(delivery.contact, [])
+                if delivery.channel not in listed:
+                    listed.append(delivery.channel)
+        reached[reference] = [Reach(contact, tuple(names)) for contact, names in channels.items()]
+    return reached
+
+
+def _reached_for_cli(
+    message: Message, db: Path | None, store: str | None, network_file: Path | None
+) -> dict[str, list[Reach]]:
+    # A network file carries no record of earlier deliveries: every reference is then unknown.
+    if message.type is MessageType.ALERT or network_file is not None:
         return {}
-    return {ref: reach_of(opened, ref) for ref in message.references if opened.get_message(ref) is not None}
+    with closing(open_store_from_options(db, store)) as opened:
+        return reached_in_store(opened, message.references)
 
 
 def _table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -135,7 +146,7 @@ def format_plan(plan: RoutingPlan) -> str:
     "--network",
     "network_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Route over the network in this cssc-network/1 file.",
+    help="Route over the network in this cssc-network/1 file instead of the store's.",
 )
 def route(
     message_file: Path,
@@ -146,22 +157,12 @@ def route(
     store: str | None,
     network_file: Path | None,
 ) -> None:
-    """Plan MESSAGE (JSON, TOML or CAP 1.2 XML) without sending it: who gets it, how, and who does not.
-
-    The network is the store's unless ``--network`` names a file. An update or cancel goes to whom
-    the messages it references reached, as the store recorded it; an unknown reference is bad input.
-    """
+    """Plan MESSAGE (JSON, TOML or CAP 1.2 XML) without sending it: who gets it, how, and who does not."""
     message = read_message_file(message_file)
     policy = read_policy_files(policy_files)
-    opened = open_store_if_selected(db, store)
-    try:
-        network = load_network_for_cli(opened, network_file)
-        reached = reached_for_cli(opened, message)
-    finally:
-        if opened is not None:
-            opened.close()
+    network = load_network_for_cli(db, store, network_file)
     router = Router(network, policy)
-    plan = router.plan(message, reached=reached)
+    plan = router.plan(message, reached=_reached_for_cli(message, db, store, network_file))
     if subject is not None:
         lines = explain(router, message, subject, plan)
         if as_json:

@@ -1,17 +1,19 @@
 """The routing engine: plans a message over a network under a policy (SPEC.md sections 4 to 6).
 
 A :class:`Router` holds one network and one policy. What depends only on them is worked out once
-and kept: the audience indexes of the network (shared by every router of that network), and, for
-each kind of organisation a policy can tell apart (its region and the sectors, tags and county that
-some ``select`` names), the routes whose ``select`` holds. Planning a message then costs one match
-test per route plus a few dictionary look-ups per audience organisation, whatever the number of
-routes.
+and kept: the audience indexes of the network (:mod:`~cssc_core.routing.indexes`, shared by every
+router of that network), each region's routes as bit sets (:mod:`~cssc_core.routing.selection`), and,
+per kind of organisation (region, sectors, tags, county), the routes whose ``select`` holds. Planning a
+message then costs one ``match`` test per route, plus a few look-ups and bit operations per audience
+organisation and per recipient, whatever the number of routes.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from cssc_core.domain.marking import MARKING_RULES, ChannelFlags, Marking, channel_allowed, flags_for
@@ -22,6 +24,7 @@ from cssc_core.errors import Problem, ValidationError
 from cssc_core.routing.indexes import AudienceIndex
 from cssc_core.routing.plan import Exclusion, Gap, Reach, Recipient, Relay, RoutingPlan
 from cssc_core.routing.policy import Ack, Route, RoutingPolicy, Settings, Via, complete, merge
+from cssc_core.routing.selection import RegionRoutes
 
 __all__ = ["Router", "allowed_channels", "exclusion_reason", "plan_message"]
 
@@ -49,7 +52,9 @@ class _IdentityCache(Generic[K, T]):
 
 
 _AUDIENCE_INDEXES: _IdentityCache[Network, AudienceIndex] = _IdentityCache()
-_ROUTERS: _IdentityCache[Network, dict[int, Router]] = _IdentityCache()
+# The routers plan_message made last. A router holds its network, so an identity cache keyed on the
+# network would keep it alive for ever; a few recent ones are plenty for callers that reuse objects.
+_RECENT_ROUTERS: deque[Router] = deque(maxlen=4)
 
 
 def allowed_channels(
@@ -101,35 +106,28 @@ class Router:
                 Problem(f"$.regions.{code}", f"the network has no region {code!r}") for code in unknown
             )
         self._audience = _AUDIENCE_INDEXES.get(network, AudienceIndex)
-        self._tried = {region.code: self.policy.routes_tried(region.code) for region in network.regions}
-        selects = [route.select for route in self.policy.routes]
-        selects += [route.select for routes in self.policy.regions.values() for route in routes]
-        self._sectors = frozenset(s for select in selects for s in select.sectors)
-        self._tags = frozenset(t for select in selects for t in select.tags)
-        self._counties = frozenset(c.casefold() for select in selects for c in select.counties)
-        self._kinds: dict[tuple[Any, ...], tuple[Route, ...]] = {}
-        self._selected: dict[tuple[Any, ...], tuple[Route, ...]] = {}
+        self._regions = {
+            region.code: RegionRoutes(self.policy.routes_tried(region.code)) for region in network.regions
+        }
+        self._selected: dict[tuple[Any, ...], int] = {}
 
     # --- route selection ------------------------------------------------------------------------
 
-    def _selected_routes(self, organisation: Organisation) -> tuple[Route, ...]:
-        """The routes tried for the organisation whose ``select`` holds, in the order tried."""
-        county = organisation.location.county
-        raw = (organisation.region, organisation.sectors, organisation.tags, county)
-        selected = self._kinds.get(raw)
+    def warm(self) -> None:
+        """Works out the route selection of every active organisation now, rather than on first use.
+
+        Planning fills the same cache as it goes; warming suits a server that wants its first
+        message planned as fast as its later ones.
+        """
+        for organisation in self._audience.organisations:
+            self._selected_routes(organisation)
+
+    def _selected_routes(self, organisation: Organisation) -> int:
+        """The routes tried for the organisation whose ``select`` holds, as a bit set of its region."""
+        key = (organisation.region, organisation.sectors, organisation.tags, organisation.location.county)
+        selected = self._selected.get(key)
         if selected is None:
-            folded = county.casefold() if county is not None else None
-            kind = (
-                organisation.region,
-                self._sectors.intersection(organisation.sectors),
-                self._tags.intersection(organisation.tags),
-                folded if folded in self._counties else None,
-            )
-            selected = self._selected.get(kind)
-            if selected is None:
-                selected = tuple(r for r in self._tried[organisation.region] if r.select.holds(organisation))
-                self._selected[kind] = selected
-            self._kinds[raw] = selected
+            selected = self._selected[key] = self._regions[organisation.region].selected(organisation)
         return selected
 
     # --- planning -------------------------------------------------------------------------------
@@ -207,26 +205,23 @@ class Router:
         organisations = self._audience.organisations
         return [organisations[p] for p in self._audience.select(message.audience)]
 
-    def matching(self, message: Message) -> frozenset[str]:
-        """The names of the routes whose ``match`` holds for the message."""
+    def matching(self, message: Message) -> dict[str, int]:
+        """For each region, the routes tried there whose ``match`` holds for the message."""
         policy = self.policy
-        return frozenset(
+        names = [
             route.name
             for routes in (policy.routes, *policy.regions.values())
             for route in routes
             if route.match.holds(message)
-        )
+        ]
+        return {code: table.matching(names) for code, table in self._regions.items()}
 
-    def applied_routes(self, organisation: Organisation, matching: frozenset[str]) -> tuple[Route, ...]:
-        """The routes that apply to an organisation, given the names of the routes whose match holds."""
-        applied: list[Route] = []
-        for route in self._selected_routes(organisation):
-            if route.name not in matching:
-                continue
-            applied.append(route)
-            if not route.continue_:
-                break
-        return tuple(applied)
+    def applied_routes(self, organisation: Organisation, matching: dict[str, int]) -> tuple[Route, ...]:
+        """The routes that apply to an organisation, in the order tried, given :meth:`matching`."""
+        table = self._regions[organisation.region]
+        return table.routes_of(
+            table.applied(self._selected_routes(organisation), matching[organisation.region])
+        )
 
     def settings_for(self, routes: Sequence[Route]) -> Settings:
         """The merged settings of the applied routes, or the defaults when none applied."""
@@ -279,9 +274,10 @@ class _Planning:
         self.matching = router.matching(message)
         self.named = frozenset(message.audience.contacts)
         self.audience_sectors = frozenset(message.audience.sectors)
-        self._settings: dict[tuple[Route, ...], tuple[Settings, tuple[str, ...]]] = {}
+        self._settings: dict[tuple[str, int], tuple[Settings, tuple[str, ...]]] = {}
         self._contact_channels: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...] | None] = {}
         self._cells: dict[Cell, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self._org_cells: dict[tuple[str, tuple[str, ...]], tuple[tuple[Cell, ...], tuple[Cell, ...]]] = {}
         self.recipients: list[Recipient] = []
         self.excluded: list[Exclusion] = []
         self.deadlines: dict[Cell, int] = {}
@@ -302,8 +298,8 @@ class _Planning:
                     deadline_s=self.deadlines[cell],
                 )
             )
-        self.recipients.sort(key=lambda r: r.contact)
-        self.excluded.sort(key=lambda e: e.contact)
+        self.recipients.sort(key=attrgetter("contact"))
+        self.excluded.sort(key=attrgetter("contact"))
         return RoutingPlan(
             message=self.message.id,
             marking=self.message.marking,
@@ -314,11 +310,14 @@ class _Planning:
         )
 
     def _organisation(self, organisation: Organisation) -> None:
-        routes = self.router.applied_routes(organisation, self.matching)
-        memo = self._settings.get(routes)
+        router, region = self.router, organisation.region
+        table = router._regions[region]
+        applied = table.applied(router._selected_routes(organisation), self.matching[region])
+        memo = self._settings.get((region, applied))
         if memo is None:
-            memo = (self.router.settings_for(routes), tuple(route.name for route in routes))
-            self._settings[routes] = memo
+            routes = table.routes_of(applied)
+            memo = (router.settings_for(routes), tuple(route.name for route in routes))
+            self._settings[region, applied] = memo
         settings, names = memo
 
         reached: list[tuple[Contact, tuple[str, ...]]] = []
@@ -343,19 +342,22 @@ class _Planning:
             relay = self._relay(organisation, settings.relay_deadline)
             if relay:
                 via = Via.ISL
+        ack = settings.ack is Ack.REQUIRED
+        add = self.recipients.append
         for contact, channels in reached:
-            self.recipients.append(
+            # Positional arguments: this runs once per recipient, a hundred thousand times and more.
+            add(
                 Recipient(
-                    contact=contact.id,
-                    organisation=organisation.id,
-                    region=organisation.region,
-                    via=via,
-                    relay=relay,
-                    channels=channels,
-                    ack=settings.ack is Ack.REQUIRED,
-                    routes=names,
-                    ack_timeout_s=settings.ack_timeout,
-                    relay_deadline_s=settings.relay_deadline,
+                    contact.id,
+                    organisation.id,
+                    region,
+                    via,
+                    relay,
+                    channels,
+                    ack,
+                    names,
+                    settings.ack_timeout,
+                    settings.relay_deadline,
                 )
             )
 
@@ -371,22 +373,28 @@ class _Planning:
         return chosen
 
     def _relay(self, organisation: Organisation, deadline: int) -> tuple[Cell, ...]:
-        region = organisation.region
-        sectors = sorted(
-            {s for s in organisation.sectors if not self.audience_sectors or s in self.audience_sectors}
-        )
-        relay = []
-        for sector in sectors:
+        key = (organisation.region, organisation.sectors)
+        cells = self._org_cells.get(key)
+        if cells is None:
+            cells = self._org_cells[key] = self._cells_of(*key)
+        relay, gaps = cells
+        deadlines = self.deadlines
+        for cell in relay:
+            deadlines[cell] = min(deadline, deadlines.get(cell, deadline))
+        self.gaps.update(gaps)
+        return relay
+
+    def _cells_of(self, region: str, sectors: tuple[str, ...]) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+        """An organisation's cells with counting ISLs, and those without, sorted by sector."""
+        relay: list[Cell] = []
+        gaps: list[Cell] = []
+        for sector in sorted({s for s in sectors if not self.audience_sectors or s in self.audience_sectors}):
             cell = (region, sector)
             isls = self._cells.get(cell)
             if isls is None:
                 isls = self._cells[cell] = self.router.isls(cell, self.message.marking)
-            if isls:
-                relay.append(cell)
-                self.deadlines[cell] = min(deadline, self.deadlines.get(cell, deadline))
-            else:
-                self.gaps.add(cell)
-        return tuple(relay)
+            (relay if isls else gaps).append(cell)
+        return tuple(relay), tuple(gaps)
 
 
 def plan_message(
@@ -407,11 +415,15 @@ def plan_message(
         reached: For updates and cancels: whom each referenced message reached (see :meth:`Router.plan`).
     """
     policy = _BUILTIN_POLICY if policy is None else policy
-    routers = _ROUTERS.get(network, lambda _: {})
-    router = routers.get(id(policy))
-    if router is None or router.channels != channels:
+    router = next(
+        (
+            r
+            for r in _RECENT_ROUTERS
+            if r.network is network and r.policy is policy and r.channels == channels
+        ),
+        None,
+    )
+    if router is None:
         router = Router(network, policy, channels)
-        # One router per network is kept: a new policy replaces the old one's caches.
-        routers.clear()
-        routers[id(policy)] = router
+        _RECENT_ROUTERS.append(router)
     return router.plan(message, reached=reached)
