@@ -1,4 +1,4 @@
-"""Kills a sending process at every storage write and every channel call of a small cascade, in turn.
+"""Kills a sending process at every storage write and every channel call of a small incident, in turn.
 
 ``python benchmarks/crash_points.py`` prints one line per crash point and a summary table:
 
@@ -10,10 +10,14 @@
 - duplicates: copies sent twice, each of which must have been in flight (``sending``) at the crash;
 - integrity: SQLite's ``integrity_check`` after the crash and after recovery (must be ok).
 
+The incident: an alert relayed through two cells (the lead of one releases it, the other stays silent
+and goes direct at its deadline), a school that never acknowledges on either channel and is escalated
+to the region's hub, then a cancel to everyone the alert reached.
+
 Each run forks a child that runs the scenario on a copy of a SQLite store with the network already
 loaded; the child counts storage writes and channel calls and sends itself SIGKILL at the chosen one.
-The parent then recovers as an operator would (``send`` again if the message was never stored, else
-``resume``; the acknowledgement again; ``tick``) and compares what went out on the wire with the store.
+The parent then recovers as an operator would (``send`` again a message never stored, else ``resume``; the
+acknowledgement again; ``resume`` to the end) and compares what went out on the wire with the store.
 """
 
 from __future__ import annotations
@@ -126,25 +130,28 @@ def scenario_network() -> Network:
     )
 
 
-def scenario_message() -> Message:
-    """The alert the scenario sends."""
-    return message_from_document(
-        {
-            "format": "cssc-message/1",
-            "id": "msg-1",
-            "sender": "NCTPHQ",
-            "sent": T0.isoformat(),
-            "status": "actual",
-            "type": "alert",
-            "marking": "TLP:GREEN",
-            "category": "security",
-            "urgency": "expected",
-            "severity": "moderate",
-            "certainty": "likely",
-            "headline": "Suspicious item",
-            "audience": {"organisations": ["retail-isls", "faith-isls", "shop", "church", "school"]},
-        }
-    )
+def scenario_message(identifier: str = "msg-1", **fields: Any) -> Message:
+    """The alert the scenario sends (or, with ``type`` and ``references``, its cancel)."""
+    document = {
+        "format": "cssc-message/1",
+        "id": identifier,
+        "sender": "NCTPHQ",
+        "sent": T0.isoformat(),
+        "status": "actual",
+        "type": "alert",
+        "marking": "TLP:GREEN",
+        "category": "security",
+        "urgency": "expected",
+        "severity": "moderate",
+        "certainty": "likely",
+        "headline": "Suspicious item",
+        "audience": {"organisations": ["retail-isls", "faith-isls", "shop", "church", "school"]},
+    }
+    return message_from_document({**document, **fields})
+
+
+MESSAGES = ("msg-1", "msg-2")
+"""The alert, and the cancel sent once its escalation has gone out."""
 
 
 class _Crash:
@@ -233,16 +240,24 @@ def _engine(store: Any, wire: Path, phase: str, crash: _Crash | None, clock: Fak
     return CascadeEngine(store, host=host, clock=clock, rng=random.Random(1), channels=_setup())
 
 
-def _scenario(store: Any, wire: Path, phase: str, crash: _Crash | None) -> None:
-    """Sends (or, when the message is stored already, resumes), acknowledges, ticks to the end."""
-    clock = FakeClock(T0)
-    engine = _engine(store, wire, phase, crash, clock)
-    if store.get_message("msg-1") is None:
-        engine.send(scenario_message(), policy=POLICY)
+def _send_or_resume(engine: CascadeEngine, store: Any, message: Message) -> None:
+    # What an operator does after a crash: send again a message the store never got, else resume.
+    if store.get_message(message.id) is None:
+        engine.send(message, policy=POLICY)
     else:
         engine.resume()
+
+
+def _scenario(store: Any, wire: Path, phase: str, crash: _Crash | None) -> None:
+    """Sends, acknowledges (a release), lets the deadlines and timeouts pass, cancels, ticks to the end."""
+    clock = FakeClock(T0)
+    engine = _engine(store, wire, phase, crash, clock)
+    _send_or_resume(engine, store, scenario_message())
     clock.set(T0 + timedelta(minutes=5))
     engine.acknowledge("msg-1", "isl-r1", via="crash-test")
+    clock.set(T0 + timedelta(minutes=30))
+    cancel = scenario_message("msg-2", type="cancel", references=["msg-1"], audience={})
+    _send_or_resume(engine, store, cancel)
     clock.set(T0 + timedelta(hours=2))
     engine.resume()
 
@@ -307,8 +322,12 @@ class CrashReport:
         return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
 
 
+def _deliveries(store: SqliteStore, status: DeliveryStatus) -> set[str]:
+    return {d.id for m in MESSAGES for d in store.deliveries_of(m) if d.status is status}
+
+
 def _delivered(store: SqliteStore) -> set[str]:
-    return {d.id for d in store.deliveries_of("msg-1") if d.status is DeliveryStatus.DELIVERED}
+    return _deliveries(store, DeliveryStatus.DELIVERED)
 
 
 def _wire(path: Path) -> list[dict[str, str]]:
@@ -377,7 +396,7 @@ def run_crash_points(
         store = SqliteStore(db)
         integrity_after_crash = store.integrity_check() == []
         delivered_at_crash = _delivered(store)
-        in_flight = {d.id for d in store.deliveries_of("msg-1") if d.status is DeliveryStatus.SENDING}
+        in_flight = _deliveries(store, DeliveryStatus.SENDING)
         _scenario(store, wire, "recovery", None)
         integrity_after_recovery = store.integrity_check() == []
         final = _delivered(store)

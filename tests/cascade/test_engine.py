@@ -414,6 +414,18 @@ def test_an_update_reaches_exactly_whom_the_message_reached_with_the_marking_app
     assert update_copy.body.startswith("TLP:AMBER\n\nUPDATE of msg-1\n")
 
 
+def test_a_send_first_processes_what_fell_due_before_it(harness: Harness) -> None:
+    harness.engine.send(message(audience=RETAIL), policy=policy(relay_deadline="10m"))
+    # Nobody ticked since: the lead's and the deputy's deadlines passed at +10m and +20m, unseen.
+    harness.at(30)
+    report = harness.engine.send(message("msg-2", type="cancel", references=["msg-1"], audience={}))
+    assert report.run.timers == 2
+    # The cancel reaches the shop, which the relay fallback reached at +20m, before the cancel.
+    assert {r.contact for r in report.plan.recipients} == {"isl-r1", "isl-r2", "shop-a", "shop-b"}
+    shop = next(d for d in harness.store.deliveries_of("msg-1") if d.contact == "shop-a")
+    assert shop.history[-1].at == T0 + minutes(20)
+
+
 def test_a_cancel_stops_relay_requests_timers_and_held_copies(harness: Harness) -> None:
     harness.engine.send(message(audience=RETAIL), policy=policy(relay_deadline="10m"))
     harness.at(10)
@@ -465,3 +477,21 @@ def test_channels_send_in_batches_within_their_concurrency_and_rate(memory_harne
     assert memory_harness.channels.batches == [6, 5]
     # 11 copies at 4 a second: the second batch waits until the first batch's 6 copies are paced out.
     assert waits == [6 / 4]
+
+
+def test_a_channel_that_no_longer_fits_the_marking_is_refused_not_sent(memory_harness: Harness) -> None:
+    amber = message(audience=RETAIL, marking="TLP:AMBER")
+    memory_harness.engine.send(amber, policy=policy(relay_deadline="10m"))
+    setup = memory_harness.engine.channels
+    assert setup is not None
+    insecure = attrs.evolve(
+        setup, channels={**setup.channels, "email": attrs.evolve(setup.channels["email"], secure=False)}
+    )
+    memory_harness.at(2)
+    later = memory_harness.make_engine(channels=insecure)
+    later.acknowledge("msg-1", "isl-r1")
+    statuses = memory_harness.statuses()
+    assert statuses["shop-a", "email", "message"] == "permanent-failure"
+    (shop,) = [d for d in memory_harness.store.deliveries_of("msg-1") if d.contact == "shop-a"]
+    assert shop.reason == "channel 'email' no longer fits TLP:AMBER"
+    assert memory_harness.sent() == [("isl-r1", "email", "relay-request")]

@@ -29,6 +29,7 @@ from cssc_core.cascade.context import CascadeContext
 from cssc_core.cascade.render import CopyRequest, Renderer
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.work import Work
+from cssc_core.domain.marking import ChannelFlags, channel_allowed
 from cssc_core.domain.models import ADDRESS_KINDS
 from cssc_core.errors import CsscError
 from cssc_core.plugins.manager import PluginHost
@@ -172,6 +173,10 @@ class Dispatcher:
         settings = ctx.channels.settings(delivery.channel)
         if settings is None:
             return None, SendResult.permanent(delivery.id, f"channel {delivery.channel!r} is not configured")
+        if not channel_allowed(ctx.plan.marking, ChannelFlags(settings.secure, settings.public)):
+            # The channels given to a later command may differ from those the cascade was planned with.
+            reason = f"channel {delivery.channel!r} no longer fits {ctx.plan.marking}"
+            return None, SendResult.permanent(delivery.id, reason)
         contact = ctx.contact(delivery.contact)
         if contact is None:
             return None, SendResult.permanent(delivery.id, "the contact is no longer in the network")

@@ -160,6 +160,8 @@ class CascadeEngine:
     def send(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
         """Sends a message: plans it, persists its whole cascade in one transaction, dispatches what is due.
 
+        What fell due before the send (by the clock) is processed first, in time order.
+
         Raises:
             ValidationError: when the store already holds a message with this id, holds no network,
                 or the message names what the network lacks or references an unknown message.
@@ -175,6 +177,9 @@ class CascadeEngine:
                 "$.id",
                 f"message {message.id!r} is already stored; an update is a new message that references it",
             )
+        # What fell due before this send happened first, as with a process running all along: an
+        # update or cancel reaches whom earlier messages had reached by now.
+        before = await self.arun(at)
         setup = self.channels or ChannelSetup()
         plan = plan_for_store(self.store, message, policy, setup)
         ctx = CascadeContext(message, plan, setup, self._load_network())
@@ -184,7 +189,8 @@ class CascadeEngine:
         if self.progress is not None:
             self.progress.start(sum(1 for d in deliveries if d.status is DeliveryStatus.CREATED))
         run = await self.arun(at)
-        return SendReport(message.id, plan, len(deliveries), run)
+        total = RunReport(at, before.timers + run.timers, before.dispatched + run.dispatched)
+        return SendReport(message.id, plan, len(deliveries), total)
 
     def tick(self, until: datetime | None = None) -> RunReport:
         """Processes every timer and delivery due by ``until`` (default: now), in time order, each at
