@@ -495,3 +495,27 @@ def test_a_channel_that_no_longer_fits_the_marking_is_refused_not_sent(memory_ha
     (shop,) = [d for d in memory_harness.store.deliveries_of("msg-1") if d.contact == "shop-a"]
     assert shop.reason == "channel 'email' no longer fits TLP:AMBER"
     assert memory_harness.sent() == [("isl-r1", "email", "relay-request")]
+
+
+def test_a_contact_reached_by_its_relay_request_must_still_acknowledge(memory_harness: Harness) -> None:
+    must_ack = parse_policy_toml(
+        'format = "cssc-policy/1"\n[defaults]\nrelay_deadline = "30m"\n'
+        'ack = "required"\nack_timeout = "10m"\n'
+    )
+    memory_harness.engine.send(message(audience=RETAIL), policy=must_ack)
+    assert memory_harness.statuses()["isl-r1", "email", "message"] == "cancelled"
+    timers = {t.subject: t.due_at for t in memory_harness.store.timers_of("msg-1")}
+    assert timers == {"isl-r1": T0 + minutes(10), "EAST/retail": T0 + minutes(30)}
+    memory_harness.at(10)
+    memory_harness.engine.tick()
+    (notice,) = [d for d in memory_harness.store.deliveries_of("msg-1") if d.kind.value == "escalation"]
+    assert (notice.contact, notice.subject_contact) == ("hub-e", "isl-r1")
+
+
+def test_a_message_that_reaches_nobody_finishes_at_once(memory_harness: Harness) -> None:
+    nobody = message(audience={"regions": ["SCOT"]}, expires=(T0 + minutes(60)).isoformat())
+    report = memory_harness.engine.send(nobody)
+    assert report.deliveries == 0
+    cascade = memory_harness.store.get_cascade("msg-1")
+    assert cascade is not None
+    assert cascade.finished_at == T0

@@ -34,6 +34,7 @@ __all__ = [
     "escalate",
     "on_copy_claimed",
     "on_copy_failed",
+    "on_copy_reached",
     "start_timer",
 ]
 
@@ -70,6 +71,12 @@ def on_copy_claimed(work: Work, ctx: CascadeContext, delivery: Delivery) -> None
     if recipient is None or not recipient.ack or delivery.channel not in recipient.channels:
         return
     start_timer(work, ctx, recipient, recipient.channels.index(delivery.channel))
+
+
+def on_copy_reached(work: Work, ctx: CascadeContext, copy: Delivery) -> None:
+    """A copy was not sent because a relay request reached its contact on that channel: for an
+    acknowledgement-required recipient that counts as the copy going out, so its timeout starts."""
+    on_copy_claimed(work, ctx, copy)
 
 
 def on_copy_failed(work: Work, ctx: CascadeContext, delivery: Delivery) -> None:

@@ -280,7 +280,9 @@ class Dispatcher:
                 if ctx is None:
                     continue
                 if status is DeliveryStatus.DELIVERED and delivery.kind is DeliveryKind.RELAY_REQUEST:
-                    relays.on_request_delivered(work, ctx, delivery)
+                    reached = relays.on_request_delivered(work, ctx, delivery)
+                    if reached is not None:
+                        acks.on_copy_reached(work, ctx, reached)
                 elif status in (DeliveryStatus.PERMANENT_FAILURE, DeliveryStatus.TECHNICAL_FAILURE):
                     if delivery.kind is DeliveryKind.RELAY_REQUEST:
                         relays.on_request_failed(work, ctx, delivery)

@@ -161,18 +161,18 @@ def on_request_claimed(work: Work, ctx: CascadeContext, delivery: Delivery) -> N
     work.set_timers([ctx.timer(RELAY_DEADLINE, text, step, ctx.deadline(delivery.cell, work.at))])
 
 
-def on_request_delivered(work: Work, ctx: CascadeContext, delivery: Delivery) -> None:
+def on_request_delivered(work: Work, ctx: CascadeContext, delivery: Delivery) -> Delivery | None:
     """A relay request reached an ISL: it carries the whole message, so a copy of it to the same
-    contact on the same channel is not sent as well."""
-    from cssc_core.cascade import acks
+    contact on the same channel is not sent as well.
 
+    Returns:
+        The copy that is no longer sent, if there was one: its contact counts as reached now.
+    """
     copy = work.store.get_delivery(ctx.delivery_id(delivery.contact, delivery.channel))
     if copy is None or copy.status not in _WAITING:
-        return
+        return None
     work.update(ctx.id, [copy], DeliveryStatus.CANCELLED, f"reached by relay request {delivery.id}")
-    recipient = ctx.recipient(delivery.contact)
-    if recipient is not None and recipient.ack:
-        acks.start_timer(work, ctx, recipient, recipient.channels.index(delivery.channel))
+    return copy
 
 
 def on_request_failed(work: Work, ctx: CascadeContext, delivery: Delivery) -> None:

@@ -149,7 +149,7 @@ def persist_cascade(
     store.start_cascade(cascade, record, deliveries)
     work.created(deliveries)
     work.touched.add(message.id)
-    if message.expires is not None:
+    if message.expires is not None and deliveries:
         work.set_timers([ctx.timer(EXPIRY, "message", 0, max(message.expires, work.at))])
     work.audit("cascade-started", message.id, detail=f"{len(deliveries)} deliveries planned")
     work.routed.append((message.id, ctx.plan.to_document()))
