@@ -519,3 +519,10 @@ def test_a_message_that_reaches_nobody_finishes_at_once(memory_harness: Harness)
     cascade = memory_harness.store.get_cascade("msg-1")
     assert cascade is not None
     assert cascade.finished_at == T0
+
+
+def test_planning_without_sending_writes_nothing(memory_harness: Harness) -> None:
+    plan = memory_harness.engine.plan(message(audience=RETAIL), policy=policy(relay_deadline="10m"))
+    assert [(r.region, r.sector, r.isl) for r in plan.relays] == [("EAST", "retail", ("isl-r1", "isl-r2"))]
+    assert memory_harness.store.messages() == []
+    assert memory_harness.channels.sent == []
