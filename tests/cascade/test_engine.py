@@ -526,3 +526,25 @@ def test_planning_without_sending_writes_nothing(memory_harness: Harness) -> Non
     assert [(r.region, r.sector, r.isl) for r in plan.relays] == [("EAST", "retail", ("isl-r1", "isl-r2"))]
     assert memory_harness.store.messages() == []
     assert memory_harness.channels.sent == []
+
+
+def test_an_isl_asked_on_two_channels_has_one_deadline_from_the_first(memory_harness: Harness) -> None:
+    network = incident_network()
+    organisations = tuple(
+        attrs.evolve(o, contacts=tuple(attrs.evolve(c, channels=("sms", "email")) for c in o.contacts))
+        if o.id == "retail-isls"
+        else o
+        for o in network.organisations
+    )
+    memory_harness.store.replace_network(attrs.evolve(network, organisations=organisations))
+    memory_harness.engine.send(message(audience=RETAIL), policy=policy(relay_deadline="10m"))
+    assert {k: v for k, v in memory_harness.statuses().items() if k[2] == "relay-request"} == {
+        ("isl-r1", "sms", "relay-request"): "delivered",
+        ("isl-r1", "email", "relay-request"): "delivered",
+    }
+    assert [(t.subject, t.due_at) for t in memory_harness.store.timers_of("msg-1")] == [
+        ("EAST/retail", T0 + minutes(10))
+    ]
+    memory_harness.at(10)
+    memory_harness.engine.tick()
+    assert memory_harness.statuses()["isl-r2", "sms", "relay-request"] == "delivered"

@@ -55,11 +55,12 @@ def _step(ctx: CascadeContext, recipient: Recipient, work: Work) -> int:
 
 
 def start_timer(work: Work, ctx: CascadeContext, recipient: Recipient, step: int) -> None:
-    """The copy on channel ``step`` went out: its acknowledgement timeout starts now (once)."""
-    timer_id = ctx.timer_id(ACK_TIMEOUT, recipient.contact, step)
+    """The copy on channel ``step`` went out: its acknowledgement timeout starts now.
+
+    Called once per copy: when it is first claimed, or, for a copy a relay request made unnecessary
+    before it was ever claimed, when that relay request was delivered.
+    """
     if work.store.get_acknowledgement(ctx.id, recipient.contact) is not None:
-        return
-    if any(timer.id == timer_id for timer in work.store.timers_of(ctx.id)):
         return
     due = work.at + timedelta(seconds=recipient.ack_timeout_s)
     work.set_timers([ctx.timer(ACK_TIMEOUT, recipient.contact, step, due)])
@@ -75,8 +76,10 @@ def on_copy_claimed(work: Work, ctx: CascadeContext, delivery: Delivery) -> None
 
 def on_copy_reached(work: Work, ctx: CascadeContext, copy: Delivery) -> None:
     """A copy was not sent because a relay request reached its contact on that channel: for an
-    acknowledgement-required recipient that counts as the copy going out, so its timeout starts."""
-    on_copy_claimed(work, ctx, copy)
+    acknowledgement-required recipient that counts as the copy going out, so its timeout starts
+    (unless the copy had been tried already, which started it)."""
+    if copy.attempts == 0:
+        on_copy_claimed(work, ctx, copy)
 
 
 def on_copy_failed(work: Work, ctx: CascadeContext, delivery: Delivery) -> None:

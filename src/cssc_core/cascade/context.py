@@ -139,6 +139,11 @@ class CascadeContext:
     _recipients: dict[str, Recipient] = attrs.field(init=False, factory=dict)
     _relays: dict[Cell, Relay] = attrs.field(init=False, factory=dict)
     _through: dict[Cell, tuple[Recipient, ...]] | None = attrs.field(init=False, default=None)
+    settled: set[str] | None = attrs.field(init=False, default=None)
+    """The cells settled so far (released, or gone direct), once read: see :mod:`~cssc_core.cascade.relays`.
+
+    A context lives for one call of the engine; a transaction that fails ends that call, so this
+    never outlives a write that was rolled back."""
 
     def __attrs_post_init__(self) -> None:
         self._recipients = {r.contact: r for r in self.plan.recipients}

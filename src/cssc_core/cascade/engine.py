@@ -149,13 +149,17 @@ class CascadeEngine:
         self._sleep = sleep
         self._network: Network | None = None
         self._contexts: dict[str, CascadeContext | None] = {}
+        self._touched: dict[str, datetime] = {}
 
     # --- the public API ----------------------------------------------------------------------------
 
     def plan(self, message: Message, *, policy: RoutingPolicy | None = None) -> RoutingPlan:
         """Plans a message over the stored network without sending it (updates and cancels reach
         whom their references reached)."""
-        return plan_for_store(self.store, message, policy, self.channels or ChannelSetup())
+        self._refresh()
+        return plan_for_store(
+            self.store, self._load_network(), message, policy, self.channels or ChannelSetup()
+        )
 
     def send(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
         """Sends a message: plans it, persists its whole cascade in one transaction, dispatches what is due.
@@ -179,16 +183,16 @@ class CascadeEngine:
             )
         # What fell due before this send happened first, as with a process running all along: an
         # update or cancel reaches whom earlier messages had reached by now.
-        before = await self.arun(at)
+        before = await self._run(at)
         setup = self.channels or ChannelSetup()
-        plan = plan_for_store(self.store, message, policy, setup)
+        plan = plan_for_store(self.store, self._load_network(), message, policy, setup)
         ctx = CascadeContext(message, plan, setup, self._load_network())
         with self._work(at) as work:
             deliveries = persist_cascade(work, ctx, self._context)
         self._contexts[message.id] = ctx
         if self.progress is not None:
             self.progress.start(sum(1 for d in deliveries if d.status is DeliveryStatus.CREATED))
-        run = await self.arun(at)
+        run = await self._run(at)
         total = RunReport(at, before.timers + run.timers, before.dispatched + run.dispatched)
         return SendReport(message.id, plan, len(deliveries), total)
 
@@ -200,7 +204,9 @@ class CascadeEngine:
     async def arun(self, until: datetime | None = None) -> RunReport:
         """:meth:`tick`, inside a running event loop."""
         self._refresh()
-        until = until or self.clock.now()
+        return await self._run(until or self.clock.now())
+
+    async def _run(self, until: datetime) -> RunReport:
         handled = dispatched = 0
         dispatcher = self._dispatcher()
         floor: datetime | None = None
@@ -218,6 +224,7 @@ class CascadeEngine:
                     break
         finally:
             await dispatcher.aclose()
+        self._finish_touched()
         return RunReport(until, handled, dispatched)
 
     def acknowledge(self, message_id: str, contact_id: str, *, via: str | None = None) -> bool:
@@ -249,11 +256,11 @@ class CascadeEngine:
             )
         # What fell due before the acknowledgement happened first (a timeout at +10m before an
         # acknowledgement at +12m), as it would have with a process running all along.
-        await self.arun(at)
+        await self._run(at)
         with self._work(at) as work:
             new = acks.acknowledge(work, ctx, contact_id, via)
         if new:
-            await self.arun(at)
+            await self._run(at)
         return new
 
     def resume(self) -> RunReport:
@@ -273,10 +280,11 @@ class CascadeEngine:
                 ref for ref in self.store.undelivered(cascade.message) if ref.status == DeliveryStatus.SENDING
             ]
             with self._work(at) as work:
+                work.touched.add(cascade.message)
                 work.update(
                     cascade.message, in_flight, DeliveryStatus.CREATED, "taken back after an interruption"
                 )
-        return await self.arun(at)
+        return await self._run(at)
 
     def status(self, message_id: str) -> CascadeStatus:
         """How a message's cascade stands.
@@ -299,7 +307,8 @@ class CascadeEngine:
     # --- the machinery -----------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        # The network may have changed between calls (an erasure, an import): read it again.
+        # The network may have changed between calls (an erasure, an import): each public call
+        # reads it again, once.
         self._network = None
         self._contexts = {}
 
@@ -328,19 +337,25 @@ class CascadeEngine:
         work = Work(self.store, at)
         with self.store.transaction():
             yield work
-            self._finish(work)
+        for message in work.touched:
+            self._touched[message] = max(at, self._touched.get(message, at))
         self._announce(work)
 
-    def _finish(self, work: Work) -> None:
-        for message in sorted(work.touched):
+    def _finish_touched(self) -> None:
+        """Marks finished the cascades touched in this run that have nothing left to do, as of the
+        last step that touched each (checked once per run rather than after every step)."""
+        touched, self._touched = self._touched, {}
+        for message, at in sorted(touched.items()):
             cascade = self.store.get_cascade(message)
             if cascade is None or cascade.is_finished:
                 continue
-            # Timers are few and listed first: the longer list of open deliveries is read only
-            # once none is left.
-            if not self.store.timers_of(message) and not self.store.undelivered(message):
-                self.store.finish_cascade(message, work.at)
+            # Timers are few and read first: the longer list of open deliveries only when none is left.
+            if self.store.timers_of(message) or self.store.undelivered(message):
+                continue
+            with self._work(at) as work:
+                self.store.finish_cascade(message, at)
                 work.audit("cascade-finished", message)
+            self._touched.pop(message, None)
 
     def _announce(self, work: Work) -> None:
         for message, plan in work.routed:

@@ -12,6 +12,7 @@ the same transaction as the copies it makes due.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import datetime
 
 from cssc_core.cascade.context import RELAY_DEADLINE, CascadeContext, cell_text
 from cssc_core.cascade.work import Work
@@ -46,12 +47,17 @@ _WAITING = frozenset({DeliveryStatus.HELD, DeliveryStatus.CREATED, DeliveryStatu
 
 
 def settled_cells(work: Work, ctx: CascadeContext) -> set[str]:
-    """The cells of the cascade already released or gone direct, as ``REGION/sector`` texts."""
-    return {
-        entry.detail
-        for entry in work.store.audit_log(message_id=ctx.id)
-        if entry.event in (RELEASED, FELL_BACK)
-    }
+    """The cells of the cascade already released or gone direct, as ``REGION/sector`` texts.
+
+    Read from the audit log once per context, then kept up to date by :func:`release`.
+    """
+    if ctx.settled is None:
+        ctx.settled = {
+            entry.detail
+            for entry in work.store.audit_log(message_id=ctx.id)
+            if entry.event in (RELEASED, FELL_BACK)
+        }
+    return ctx.settled
 
 
 def ask(work: Work, ctx: CascadeContext, cell: Cell, step: int) -> bool:
@@ -98,8 +104,10 @@ def release(work: Work, ctx: CascadeContext, cell: Cell, isl: str | None) -> boo
         False when the cell was already settled (nothing changes).
     """
     text = cell_text(cell)
-    if text in settled_cells(work, ctx):
+    settled = settled_cells(work, ctx)
+    if text in settled:
         return False
+    settled.add(text)
     # Ids are derived from identities, so the held copies and the relay requests are looked up by
     # id rather than found by reading every open delivery of the message.
     held = _existing(
@@ -155,10 +163,25 @@ def on_request_claimed(work: Work, ctx: CascadeContext, delivery: Delivery) -> N
     text = cell_text(delivery.cell)
     if step is None or text in settled_cells(work, ctx):
         return
-    timer_id = ctx.timer_id(RELAY_DEADLINE, text, step)
-    if any(timer.id == timer_id for timer in work.store.timers_of(ctx.id)):
+    # The deadline starts with the first of the ISL's relay requests to go out, whatever its channel;
+    # requests going out together start it once, from the first channel.
+    _, channels = ctx.isls(delivery.cell)[step]
+    went_out: dict[str, datetime] = {}
+    for channel in channels:
+        request = work.store.get_delivery(
+            ctx.delivery_id(delivery.contact, channel, DeliveryKind.RELAY_REQUEST, cell=delivery.cell)
+        )
+        first = _first_attempt(request) if request is not None else None
+        if first is not None:
+            went_out[channel] = first
+    earliest = min(went_out.values(), default=work.at)
+    if next(c for c in channels if went_out.get(c) == earliest) != delivery.channel:
         return
     work.set_timers([ctx.timer(RELAY_DEADLINE, text, step, ctx.deadline(delivery.cell, work.at))])
+
+
+def _first_attempt(delivery: Delivery) -> datetime | None:
+    return next((c.at for c in delivery.history if c.status is DeliveryStatus.SENDING), None)
 
 
 def on_request_delivered(work: Work, ctx: CascadeContext, delivery: Delivery) -> Delivery | None:

@@ -19,8 +19,8 @@ from cssc_core.cascade.channels import ChannelSetup
 from cssc_core.cascade.context import EXPIRY, CascadeContext, plan_to_document
 from cssc_core.cascade.work import Work
 from cssc_core.domain.message import Message, MessageType
-from cssc_core.domain.network import Cell
-from cssc_core.errors import NotFoundError, ValidationError
+from cssc_core.domain.network import Cell, Network
+from cssc_core.errors import ValidationError
 from cssc_core.formats.message import dumps_message_json
 from cssc_core.routing.engine import plan_message
 from cssc_core.routing.plan import Reach, RoutingPlan
@@ -68,20 +68,17 @@ def reach_of(store: Store, message_id: str) -> list[Reach]:
 
 def plan_for_store(
     store: Store,
+    network: Network,
     message: Message,
     policy: RoutingPolicy | None,
     channels: ChannelSetup,
 ) -> RoutingPlan:
-    """Plans a message over the stored network; updates and cancels reach whom their references reached.
+    """Plans a message over a network; updates and cancels reach whom their references reached.
 
     Raises:
-        NotFoundError: when the store holds no network.
-        ValidationError: when the audience names what the network lacks,
-            or a reference is not a stored message (naming it).
+        ValidationError: when the audience names what the network lacks, or a reference is not a
+            stored message (naming it).
     """
-    network = store.load_network()
-    if network is None:
-        raise NotFoundError("the store holds no network yet: run `cssc import FILE` first")
     reached: Mapping[str, Sequence[Reach]] | None = None
     if message.type is not MessageType.ALERT:
         reached = {ref: reach_of(store, ref) for ref in message.references if store.get_message(ref)}

@@ -150,6 +150,11 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
         ),
     ),
+    (
+        2,
+        "timers by message, for timers_of",
+        ("CREATE INDEX timers_by_message ON timers (message, due_at, id)",),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
