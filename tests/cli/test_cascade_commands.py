@@ -64,6 +64,10 @@ def test_send_writes_the_outbox_and_tick_replays_the_deadlines(
     lines = outbox(folder / "cssc-outbox")
     assert [(line["contact"], line["kind"]) for line in lines] == [("isl-r1", "relay-request")]
     assert lines[0]["body"].startswith("TLP:GREEN\n")
+    # SPEC.md section 7: what every line of a file channel holds.
+    required = {"delivery", "message", "contact", "channel", "address", "kind", "idempotency_key", "subject"}
+    assert required | {"body"} <= set(lines[0])
+    assert lines[0]["address"] == "isl-r1@example.org"
 
     status, out, _ = run(capsys, "tick", "--at", at(60), "--json")
     assert status == 0
