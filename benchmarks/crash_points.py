@@ -1,9 +1,10 @@
-"""Kills a sending process at every storage write and every channel call of a small incident, in turn.
+"""Kills a sending process at every storage write and every plugin call of a small incident, in turn.
 
 ``python benchmarks/crash_points.py`` prints one line per crash point and a summary table:
 
-- crash points tried: every storage write (killed just before it) and every channel call (killed
-  once before the copies go out, once after they went out but before the results are recorded);
+- crash points tried: every storage write (killed just before it), every channel call (killed once
+  before the copies go out, once after they went out but before the results are recorded) and every
+  event hook call;
 - lost: deliveries of the clean run that never reached the wire or the store as ``delivered`` (must
   be 0);
 - re-sent: copies sent again after the store had recorded them ``delivered`` (must be 0);
@@ -224,6 +225,33 @@ class WireChannel:
         return [ChannelPlugin(self.name, self._make, "a wire log for crash tests")]
 
 
+class CrashingEvents:
+    """An event plugin: every hook call is a crash point (it fires after its transaction commits)."""
+
+    def __init__(self, crash: _Crash) -> None:
+        self._crash = crash
+
+    @hookimpl
+    def cssc_message_routed(self) -> None:
+        """A crash point."""
+        self._crash.point()
+
+    @hookimpl
+    def cssc_delivery_status_changed(self) -> None:
+        """A crash point."""
+        self._crash.point()
+
+    @hookimpl
+    def cssc_acknowledgement_received(self) -> None:
+        """A crash point."""
+        self._crash.point()
+
+    @hookimpl
+    def cssc_relay_released(self) -> None:
+        """A crash point."""
+        self._crash.point()
+
+
 def _setup() -> ChannelSetup:
     return ChannelSetup(
         channels={
@@ -237,6 +265,8 @@ def _setup() -> ChannelSetup:
 def _engine(store: Any, wire: Path, phase: str, crash: _Crash | None, clock: FakeClock) -> CascadeEngine:
     host = PluginHost.load(entry_points=False)
     host.register(WireChannel(wire, phase, crash), "wire-channel")
+    if crash is not None:
+        host.register(CrashingEvents(crash), "crashing-events")
     return CascadeEngine(store, host=host, clock=clock, rng=random.Random(1), channels=_setup())
 
 

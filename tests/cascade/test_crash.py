@@ -1,4 +1,4 @@
-"""A process killed at every storage write and every channel call loses nothing and re-sends nothing
+"""A process killed at every storage write and every plugin call loses nothing and re-sends nothing
 recorded delivered (SPEC.md section 7's guarantee); the table is printed by benchmarks/crash_points.py."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def test_a_crash_at_any_point_loses_nothing_and_resends_nothing_delivered(
     report = run_crash_points(tmp_path)
     with capsys.disabled():
         print("\n" + report.table())
-    assert len(report.points) > 40
+    assert len(report.points) > 100
     assert report.expected_deliveries == 15
     assert all(point.killed for point in report.points)
     assert sum(point.lost for point in report.points) == 0
