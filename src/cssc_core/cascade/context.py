@@ -55,7 +55,7 @@ ACK_TIMEOUT = "ack-timeout"
 EXPIRY = "expiry"
 """Timer kind: the message expires; copies not yet sent never will be."""
 
-_NEVER_HELD = (Urgency.IMMEDIATE, frozenset({Severity.EXTREME, Severity.SEVERE}))
+_NEVER_HELD_SEVERITIES = frozenset({Severity.EXTREME, Severity.SEVERE})
 
 
 def cell_text(cell: Cell) -> str:
@@ -178,10 +178,6 @@ class CascadeContext:
         """Every planned recipient, by contact id."""
         return self.plan.recipients
 
-    def relay(self, cell: Cell) -> Relay | None:
-        """The plan's relay of a cell, or None when the cell relays nothing."""
-        return self._relays.get(cell)
-
     def eligible(self, contact: str) -> bool:
         """Whether a contact may be sent anything of this message (a ``test`` message: test contacts only)."""
         if self.message.status is not Status.TEST:
@@ -246,7 +242,7 @@ class CascadeContext:
 
         Immediate messages of extreme or severe severity are never held back.
         """
-        if self.message.urgency is _NEVER_HELD[0] and self.message.severity in _NEVER_HELD[1]:
+        if self.message.urgency is Urgency.IMMEDIATE and self.message.severity in _NEVER_HELD_SEVERITIES:
             return at
         person = self.contact(contact)
         if person is None or person.quiet_hours is None:
