@@ -8,6 +8,7 @@ with identities derived from what they are, so that a step run twice finds its o
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -121,6 +122,13 @@ def plan_from_document(document: Mapping[str, Any]) -> RoutingPlan:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _stored_plan(text: str) -> RoutingPlan:
+    # Every call of the engine reads its cascades back; a plan never changes once stored and is
+    # immutable, so the few in use are parsed once (a national cascade's plan is megabytes of JSON).
+    return plan_from_document(json.loads(text))
+
+
 @attrs.define
 class CascadeContext:
     """One cascade's message, plan, channels and network, and the deliveries and timers it makes.
@@ -139,6 +147,7 @@ class CascadeContext:
     _recipients: dict[str, Recipient] = attrs.field(init=False, factory=dict)
     _relays: dict[Cell, Relay] = attrs.field(init=False, factory=dict)
     _through: dict[Cell, tuple[Recipient, ...]] | None = attrs.field(init=False, default=None)
+    _askable: dict[Cell, bool] = attrs.field(init=False, factory=dict)
     settled: set[str] | None = attrs.field(init=False, default=None)
     """The cells settled so far (released, or gone direct), once read: see :mod:`~cssc_core.cascade.relays`.
 
@@ -159,7 +168,7 @@ class CascadeContext:
     ) -> CascadeContext:
         """Reads a cascade back; ``channels`` replaces the stored channel setup when given."""
         message = message_from_document(json.loads(record.document))
-        plan = plan_from_document(json.loads(cascade.plan))
+        plan = _stored_plan(cascade.plan)
         setup = channels if channels is not None else ChannelSetup.from_document(json.loads(cascade.channels))
         return cls(message, plan, setup, network)
 
@@ -199,7 +208,13 @@ class CascadeContext:
         """The cells a recipient is relayed through that have an ISL to ask (none: it goes direct)."""
         if recipient.via is not Via.ISL:
             return ()
-        return tuple(cell for cell in recipient.relay if self.isls(cell))
+        return tuple(cell for cell in recipient.relay if self._has_isls(cell))
+
+    def _has_isls(self, cell: Cell) -> bool:
+        # Asked for every recipient of every cell: the answer depends on the plan alone, so it is kept.
+        if cell not in self._askable:
+            self._askable[cell] = bool(self.isls(cell))
+        return self._askable[cell]
 
     def relayed_through(self, cell: Cell) -> tuple[Recipient, ...]:
         """The recipients whose copies the cell releases (those it is one of the cells of)."""
