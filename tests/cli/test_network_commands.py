@@ -147,19 +147,23 @@ def test_demo_imports_the_example_network_into_its_own_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert (tmp_path / "cssc-demo" / "cssc.db").exists()
+    assert main(["demo", "--json", "--dir", "elsewhere"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    # Progress goes to standard error, one line per step of the story.
+    assert "09:00 NCTPHQ send the UK Protect bulletin" in captured.err
+    assert (tmp_path / "elsewhere" / "cssc.db").exists()
     assert not (tmp_path / "cssc.db").exists()
-    by_region = {row["region"]: row for row in summary["regions"]}
-    assert len(by_region) == 11
-    assert by_region["EMID"]["organisations"] == 200
-    assert by_region["WMID"]["isls"] == 171
-    assert summary["totals"]["gaps"] == len(summary["gaps"]) > 0
-    assert main(["export", "--db", "cssc-demo/cssc.db", "--output", "example.json"]) == 0
+    assert not (tmp_path / "cssc-demo").exists()
+    assert report["network"]["organisations"] == 2340
+    assert report["network"]["regions"] == 11
+    by_region = {row["region"]: row for row in report["reach"]["by_region"]}
+    assert set(by_region) == {"EAST", "SE", "SW", "WALES", "EMID", "WMID", "NE", "NW", "SCOT", "NI", "LDN"}
+    assert report["coverage_gaps"]["cells"] >= len(report["coverage_gaps"]["met_by_the_story"]) > 0
+    assert main(["export", "--db", "elsewhere/cssc.db", "--output", "example.json"]) == 0
     assert len(parse_network_json((tmp_path / "example.json").read_bytes()).organisations) == 2340
 
-    assert main(["demo", "--dir", "elsewhere"]) == 0
+    assert main(["demo", "--keep", "--dir", "elsewhere"]) == 0
     text = capsys.readouterr().out
     assert "Coverage gaps:" in text
     assert "elsewhere/cssc.db" in text
