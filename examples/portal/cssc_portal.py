@@ -1,0 +1,203 @@
+"""A region hub's portal on top of ``cssc_core``, in one file and the standard library only.
+
+It shows a region's dashboard (coverage by sector and the recent cascades with how each stands) and
+receives the acknowledgement links that copies carry. Run it on a store that ``cssc import`` and
+``cssc send`` (or ``cssc demo``) filled::
+
+    python cssc_portal.py --db cssc-demo/cssc.db --region SCOT --port 8080
+
+Pages:
+
+- ``GET /`` (``?region=CODE`` for another region): the dashboard;
+- ``GET /api/region/CODE``: the same as JSON;
+- ``GET /ack?message=M&contact=C``: records that contact C acknowledged message M (from an ISL of a
+  relayed cell, it also releases the cell) and dispatches what that makes due. A repeat changes
+  nothing.
+
+The acknowledgement link names the message and the contact. Signed links (a token that only the
+network can make) belong to the channels' configuration; until a portal uses them, it must sit where
+only members reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import random
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from cssc_core import CascadeEngine, Clock, NotARecipientError, NotFoundError, SystemClock
+from cssc_core.domain.coverage import coverage
+from cssc_core.plugins.manager import PluginHost, open_store
+from cssc_core.storage.sqlite import sqlite_url
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+RECENT = 10
+"""How many cascades the dashboard lists, newest first."""
+
+
+class Portal:
+    """The portal's pages over one store.
+
+    Args:
+        db: The SQLite store.
+        region: The region shown when a page names none.
+        clock: Where the time comes from (acknowledgements are recorded at its time).
+    """
+
+    def __init__(self, db: Path, *, region: str, clock: Clock | None = None) -> None:
+        self.db = db
+        self.region = region
+        self.clock = clock or SystemClock()
+        self.host = PluginHost.load()
+        # One request at a time: the engine dispatches from the store, and one dispatcher is enough.
+        self._lock = threading.Lock()
+
+    def dashboard(self, region: str) -> dict[str, Any]:
+        """A region's coverage and recent cascades."""
+        with closing(open_store(sqlite_url(self.db), host=self.host)) as store:
+            network = store.load_network()
+            if network is None or region not in {r.code for r in network.regions}:
+                raise NotFoundError(f"unknown region {region!r}")
+            today = self.clock.now().date()
+            rows = [row for row in coverage(network, today) if row.region == region]
+            engine = CascadeEngine(store, host=self.host, clock=self.clock)
+            cascades = []
+            for record in sorted(store.messages(), key=lambda m: (m.sent, m.id), reverse=True):
+                status = engine.status(record.id) if store.get_cascade(record.id) else None
+                if status is None or region not in status.by_region:
+                    continue
+                document = json.loads(record.document)
+                cascades.append(
+                    {
+                        "message": record.id,
+                        "headline": document["headline"],
+                        "marking": document["marking"],
+                        "status": record.status,
+                        "type": record.type,
+                        "sent": record.sent.isoformat(),
+                        "finished": status.finished_at is not None,
+                        "in_region": dict(status.by_region[region]),
+                        "acknowledgements": status.acknowledgements,
+                    }
+                )
+                if len(cascades) == RECENT:
+                    break
+        return {
+            "region": region,
+            "as_of": str(today),
+            "coverage": [
+                {
+                    "sector": row.sector,
+                    "isls": row.isls,
+                    "active_organisations": row.active_organisations,
+                    "stale_contacts": row.stale_contacts,
+                    "gap": row.is_gap,
+                }
+                for row in rows
+            ],
+            "cascades": cascades,
+        }
+
+    def acknowledge(self, message: str, contact: str) -> bool:
+        """Records an acknowledgement; False when it was already recorded."""
+        with self._lock, closing(open_store(sqlite_url(self.db), host=self.host)) as store:
+            engine = CascadeEngine(store, host=self.host, clock=self.clock, rng=random.Random())
+            return engine.acknowledge(message, contact, via="portal")
+
+    # --- WSGI -------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            if environ["REQUEST_METHOD"] != "GET":
+                return _reply(start_response, "405 Method Not Allowed", "text/plain", "GET only\n")
+            if path == "/":
+                page = _dashboard_html(self.dashboard(query.get("region", self.region)))
+                return _reply(start_response, "200 OK", "text/html; charset=utf-8", page)
+            if path.startswith("/api/region/"):
+                body = json.dumps(self.dashboard(path.removeprefix("/api/region/")), indent=1)
+                return _reply(start_response, "200 OK", "application/json", body)
+            if path == "/ack":
+                message, contact = query.get("message", ""), query.get("contact", "")
+                new = self.acknowledge(message, contact)
+                said = "Thank you: your acknowledgement is recorded." if new else "Already acknowledged."
+                page = f"<!doctype html><title>Acknowledged</title><p>{html.escape(said)}</p>"
+                return _reply(start_response, "200 OK", "text/html; charset=utf-8", page)
+            return _reply(start_response, "404 Not Found", "text/plain", "not found\n")
+        except NotFoundError as error:
+            return _reply(start_response, "404 Not Found", "text/plain", f"{error}\n")
+        except NotARecipientError as error:
+            return _reply(start_response, "409 Conflict", "text/plain", f"{error}\n")
+
+
+def _reply(start_response: StartResponse, status: str, kind: str, text: str) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _dashboard_html(board: dict[str, Any]) -> str:
+    e = html.escape
+    cover = "".join(
+        f"<tr><td>{e(r['sector'])}</td><td>{r['isls']}</td><td>{r['active_organisations']}</td>"
+        f"<td>{r['stale_contacts']}</td><td>{'GAP' if r['gap'] else ''}</td></tr>"
+        for r in board["coverage"]
+    )
+    cascades = "".join(
+        f"<tr><td>{e(c['sent'])}</td><td>{e(c['message'])}</td><td>{e(c['marking'])}</td>"
+        f"<td>{e(c['headline'])}</td><td>{e(', '.join(f'{k} {v}' for k, v in c['in_region'].items()))}</td>"
+        f"<td>{c['acknowledgements']}</td><td>{'finished' if c['finished'] else 'running'}</td></tr>"
+        for c in board["cascades"]
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>CSSC {e(board['region'])}</title></head>"
+        f"<body><h1>CSSC {e(board['region'])}: region dashboard</h1>"
+        f"<h2>Coverage ({e(board['as_of'])})</h2><table><tr><th>sector</th><th>ISLs</th>"
+        f"<th>active organisations</th><th>stale contacts</th><th></th></tr>{cover}</table>"
+        f"<h2>Recent cascades</h2><table><tr><th>sent</th><th>message</th><th>marking</th>"
+        f"<th>headline</th><th>deliveries in the region</th><th>acknowledgements</th><th></th></tr>"
+        f"{cascades}</table></body></html>"
+    )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are not logged to standard error."""
+
+
+def make_portal_server(portal: Portal, host: str = "127.0.0.1", port: int = 0) -> WSGIServer:
+    """A server for the portal (port 0: a free port, read back from ``server.server_port``)."""
+    return make_server(host, port, portal, handler_class=_QuietHandler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serves the portal until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--db", type=Path, default=Path("cssc.db"), help="the SQLite store")
+    parser.add_argument("--region", default="EAST", help="the region shown by default")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    options = parser.parse_args(argv)
+    server = make_portal_server(Portal(options.db, region=options.region), options.host, options.port)
+    print(f"serving the {options.region} dashboard on http://{options.host}:{server.server_port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
