@@ -17,7 +17,7 @@ import click
 from cssc_core.cli.options import json_option
 from cssc_core.cli.tables import echo_json, echo_table
 from cssc_core.demo.report import build_report
-from cssc_core.demo.story import DATABASE, OUTBOX, DemoStore, StepReport, play
+from cssc_core.demo.story import DATABASE, OUTBOX, DemoStore, StepReport, play, story_messages
 
 __all__ = ["COMMANDS"]
 
@@ -35,10 +35,12 @@ def _clear(directory: Path) -> None:
 
 
 def _holds_story(directory: Path) -> bool:
+    """Whether the folder holds a whole run of the story (an interrupted one is played again)."""
     if not (directory / DATABASE).exists():
         return False
     with closing(DemoStore(directory / DATABASE)) as store:
-        return bool(store.messages())
+        held = {record.id for record in store.messages()}
+    return held == {message.id for message in story_messages()}
 
 
 def _progress(step: StepReport) -> None:
