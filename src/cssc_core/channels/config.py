@@ -313,7 +313,7 @@ def _plugin_problems(
         try:
             plugin.factory(settings)
         except ValidationError as error:
-            problems.extend(p for p in error.problems if "environment variable" not in p.message)
+            problems.extend(p for p in error.problems if "is not set" not in p.message)
         except PluginError as error:
             problems.append(Problem(f"{path}.type", str(error)))
     return problems
