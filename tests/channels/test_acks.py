@@ -69,7 +69,8 @@ def test_an_extended_expiry_breaks_the_signature() -> None:
 def test_links_carry_the_token_after_the_base_url() -> None:
     signer = AckSigner(KEY, "https://portal.example.org/ack")
     link = signer.link("msg-1", "c-0001", EXPIRES)
-    assert link is not None and link.startswith("https://portal.example.org/ack?t=")
+    assert link is not None
+    assert link.startswith("https://portal.example.org/ack?t=")
     assert signer.verify(link.partition("?t=")[2], T0).contact == "c-0001"
     assert (
         AckSigner(KEY, "https://p.example.org/a?x=1")
@@ -84,7 +85,8 @@ def test_links_carry_the_token_after_the_base_url() -> None:
 def test_reply_codes_are_short_and_bound_to_message_and_contact() -> None:
     signer = AckSigner(KEY)
     code = signer.reply_code("msg-1", "c-0001")
-    assert len(code) == 8 and set(code) <= set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    assert len(code) == 8
+    assert set(code) <= set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
     assert signer.match_reply(f"ack {code.lower()}", "c-0001", ["msg-0", "msg-1"]) == "msg-1"
     assert signer.match_reply(code, "c-0002", ["msg-0", "msg-1"]) is None
     assert signer.match_reply("ACK AAAAAAAA", "c-0001", ["msg-1"]) is None

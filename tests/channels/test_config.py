@@ -156,11 +156,9 @@ def test_without_a_file_every_name_goes_to_the_outbox_with_flags_by_name() -> No
     channels = default_channels(["email", "sms"], outbox="out")
     assert channels.channels["email"].options["path"] == str(Path("out") / "email.jsonl")
     pager = channels.channel("pager")
-    assert (
-        pager is not None
-        and pager.type == "file"
-        and pager.options["path"] == str(Path("out") / "pager.jsonl")
-    )
+    assert pager is not None
+    assert pager.type == "file"
+    assert pager.options["path"] == str(Path("out") / "pager.jsonl")
     flags = {
         name: (channels.channel(name).secure, channels.channel(name).public)
         for name in ("email", "webhook", "sms", "pager")
@@ -177,7 +175,8 @@ def test_without_a_file_every_name_goes_to_the_outbox_with_flags_by_name() -> No
 def test_the_stored_document_round_trips_and_holds_only_variable_names(host: PluginHost) -> None:
     channels = parse_channels_toml(SPEC_EXAMPLE, host=host, environ=ENV)
     document = channels.to_document()
-    assert "hunter2" not in repr(document) and "whsec" not in repr(document)
+    assert "hunter2" not in repr(document)
+    assert "whsec" not in repr(document)
     assert document["channels"]["email"]["password_env"] == "CSSC_SMTP_PASSWORD"
     again = channels_from_document(document, host=host, environ=ENV)
     assert again == channels
@@ -204,11 +203,13 @@ path = "{tmp_path / "b.jsonl"}"
     sms = channels.channels["sms"]
     assert [(p.name, p.weight) for p in sms.providers] == [("primary", 3.0), ("provider-2", 1.0)]
     sender = sms.open(host, environ={})
-    assert isinstance(sender, FailoverChannel) and sender.threshold == 0.3
+    assert isinstance(sender, FailoverChannel)
+    assert sender.threshold == 0.3
     assert channels_from_document(channels.to_document(), host=host) == channels
     with pytest.raises(ValidationError) as caught:
         parse_channels_toml(
-            'format = "cssc-channels/1"\n[channels.sms]\ntype = "file"\nproviders = []\nfailover = {nope = 1}\n'
+            'format = "cssc-channels/1"\n[channels.sms]\ntype = "file"\n'
+            "providers = []\nfailover = {nope = 1}\n"
         )
     paths = {p.path for p in caught.value.problems}
     assert {"$.channels.sms.type", "$.channels.sms.providers", "$.channels.sms.failover.nope"} <= paths

@@ -54,7 +54,8 @@ def test_copies_a_provider_fails_go_to_the_next_at_once(failure: str) -> None:
     results = run(channel, copies(5))
     assert [r.status for r in results] == [DeliveryStatus.DELIVERED] * 5
     assert broken.given == healthy.given == [f"d-{i}" for i in range(5)]
-    assert channel.error_rate("a") == 1.0 and channel.error_rate("b") == 0.0
+    assert channel.error_rate("a") == 1.0
+    assert channel.error_rate("b") == 0.0
 
 
 def test_every_copy_is_accounted_for_when_all_providers_fail() -> None:

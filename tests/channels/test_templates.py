@@ -44,7 +44,9 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ValidationError) as caught:
         Template.parse("{a.b} {c[0]} {nope}")
     message = caught.value.problems[0].message
-    assert "{a.b}" in message and "{c[0]}" in message and "{nope}" in message
+    assert "{a.b}" in message
+    assert "{c[0]}" in message
+    assert "{nope}" in message
 
 
 @given(st.text())
