@@ -29,3 +29,23 @@ def test_the_storage_benchmark_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "batched status writes:" in done.stdout
     assert "undelivered lookup (200 rows):" in done.stdout
+
+
+def test_the_channels_benchmark_runs_quick(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "channels", "--quick", "--output", str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "webhook: 300 deliveries" in done.stdout
+    assert "smtp: client CPU per message" in done.stdout
+    assert "300 arrived once each" in done.stdout
+    assert "apprise json://" in done.stdout or "apprise is not installed" in done.stdout

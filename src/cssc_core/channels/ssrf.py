@@ -25,6 +25,7 @@ Redirects are never followed by the channels, so a public URL cannot bounce the 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -47,6 +48,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+_UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
 _PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
 _DOTTED_QUAD = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 
@@ -123,35 +125,44 @@ def check_url(url: str, *, require_https: bool, allow_private: bool) -> None:
             without a host or with credentials, a numeric host in a non-canonical form, or a
             literal IP address the policy refuses (unless ``allow_private``).
     """
+    problem = _url_problem(url, require_https, allow_private)
+    if problem is not None:
+        raise ForbiddenAddressError(problem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
+    # Cached: a channel asks about the same few URLs (a gateway, a member's endpoint) again and again.
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - reading it raises ValueError for a malformed port
     except ValueError:
-        raise ForbiddenAddressError("not a valid URL") from None
+        return "not a valid URL"
     allowed = ("https",) if require_https else ("http", "https")
     if parts.scheme not in allowed:
-        raise ForbiddenAddressError(f"the scheme must be {' or '.join(allowed)}")
+        return f"the scheme must be {' or '.join(allowed)}"
     if not host:
-        raise ForbiddenAddressError("the URL has no host")
+        return "the URL has no host"
     if parts.username is not None or parts.password is not None:
-        raise ForbiddenAddressError("the URL carries credentials")
-    if any(ord(ch) < 33 for ch in url):
-        raise ForbiddenAddressError("the URL holds spaces or control characters")
+        return "the URL carries credentials"
+    if _UNSAFE_CHARACTER.search(url):
+        return "the URL holds spaces or control characters"
     literal: IPAddress | None = None
     if ":" in host:
         try:
             literal = ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
-            raise ForbiddenAddressError("not a valid IPv6 address") from None
+            return "not a valid IPv6 address"
     elif _DOTTED_QUAD.fullmatch(host):
         literal = ipaddress.IPv4Address(host)
     elif _inet_aton(host.rstrip(".")):
-        raise ForbiddenAddressError("a numeric host must be written as a plain dotted quad")
+        return "a numeric host must be written as a plain dotted quad"
     if literal is not None and not allow_private:
         reason = forbidden_reason(literal)
         if reason:
-            raise ForbiddenAddressError(f"the host is {reason}")
+            return f"the host is {reason}"
+    return None
 
 
 def find_forbidden(error: BaseException, depth: int = 6) -> ForbiddenAddressError | None:

@@ -249,3 +249,23 @@ def test_https_is_required_by_default_and_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="expected seconds"):
         webhook.make_channel(attrs.evolve(settings, options={"secret_env": "WH", "timeout_s": 0}))
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'quote " backslash \\ newline \n tab \t',
+        "Welsh ŵ ŷ and emoji 🚨",
+        "lone surrogate \ud800",
+        "\x00\x1f\x7f",
+        "x" * 300,
+    ],
+)
+def test_documents_encode_as_json_would(value: str) -> None:
+    import json
+
+    document = {"body": value, "subject": value, "ack_link": None, "n": 3, "nested": {"a": [1, "b"]}}
+    memo: dict[str, str] = {}
+    first, second = webhook.encode_document(document, memo), webhook.encode_document(document, memo)
+    assert first == second == json.dumps(document, separators=(",", ":")).encode()
+    assert json.loads(first) == document

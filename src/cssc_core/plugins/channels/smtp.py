@@ -124,6 +124,7 @@ class SmtpChannel:
         self._password = password
         self._tls_context = tls_context
         self._domain = sender.rpartition("@")[2] or "cssc.invalid"
+        self._sender_bytes = sender.encode("utf-8")
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots: asyncio.Semaphore | None = None
         self._subjects: dict[str, bytes] = {}
@@ -146,6 +147,8 @@ class SmtpChannel:
             password=self._password,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
         return client
 
     def _subject(self, subject: str) -> bytes:
@@ -203,20 +206,32 @@ class SmtpChannel:
         return results
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing, message: bytes) -> SendResult:
+        # One transaction in plain commands: the addresses were checked when the network was loaded
+        # and for line breaks above, so parsing them again for every message would only cost time.
         import aiosmtplib
 
+        options = b" BODY=8BITMIME" if client.supports_extension("8bitmime") else b""
+        reply = await client.execute_command(b"MAIL", b"FROM:<" + self._sender_bytes + b">" + options)
+        if reply.code != 250:
+            await self._reset(client)
+            return _by_code(item.delivery, reply.code, "sender refused", provider_fault=True)
+        reply = await client.execute_command(b"RCPT", b"TO:<" + item.address.encode("utf-8") + b">")
+        if reply.code not in (250, 251):
+            await self._reset(client)
+            return _by_code(item.delivery, reply.code, "recipient refused", provider_fault=False)
         try:
-            await client.sendmail(self.sender, [item.address], message)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            code = error.recipients[0].code if error.recipients else 550
-            return _by_code(item.delivery, code, "recipient refused", provider_fault=False)
-        except aiosmtplib.SMTPSenderRefused as error:
-            return _by_code(item.delivery, error.code, "sender refused", provider_fault=True)
+            reply = await client.data(message)
         except aiosmtplib.SMTPResponseException as error:
-            if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-                raise
             return _by_code(item.delivery, error.code, "message refused", provider_fault=False)
+        if reply.code != 250:
+            return _by_code(item.delivery, reply.code, "message refused", provider_fault=False)
         return SendResult.delivered(item.delivery)
+
+    @staticmethod
+    async def _reset(client: aiosmtplib.SMTP) -> None:
+        reply = await client.execute_command(b"RSET")
+        if reply.code != 250:
+            client.close()
 
     async def aclose(self) -> None:
         """Says goodbye on every idle connection."""

@@ -24,7 +24,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     import aiohttp
     from aiohttp.abc import AbstractResolver
 
-__all__ = ["WebhookChannel", "cssc_delivery_channels", "document_of", "make_channel", "outcome"]
+__all__ = [
+    "WebhookChannel",
+    "cssc_delivery_channels",
+    "document_of",
+    "encode_document",
+    "make_channel",
+    "outcome",
+]
 
 COPY_FORMAT = "cssc-copy/1"
 
@@ -48,6 +55,33 @@ def document_of(item: Outgoing) -> dict[str, Any]:
     document = item.to_document()
     del document["address"], document["payload"]
     return {"format": COPY_FORMAT, **document}
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses
+
+
+def encode_document(document: Mapping[str, Any], memo: dict[str, str] | None = None) -> bytes:
+    """``document`` as compact ASCII JSON, what ``json.dumps`` would write.
+
+    Copies of one message repeat their long strings (the subject, the body): ``memo`` keeps their
+    encodings, so that each is escaped once per message rather than once per recipient.
+    """
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, str):
+            encoded = memo.get(value) if memo is not None else None
+            if encoded is None:
+                encoded = _encode_string(value)
+                if memo is not None and len(value) > 64:
+                    if len(memo) > 256:
+                        memo.clear()
+                    memo[value] = encoded
+        elif value is None:
+            encoded = "null"
+        else:
+            encoded = json.dumps(value, separators=(",", ":"))
+        parts.append(f"{_encode_string(key)}:{encoded}")
+    return ("{" + ",".join(parts) + "}").encode("ascii")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -100,6 +134,7 @@ class WebhookChannel:
         self.guard = socket_factory or GuardedSocketFactory(allow_private=allow_private)
         self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._memo: dict[str, str] = {}
 
     def __repr__(self) -> str:
         flags = f"require_https={self.require_https}, allow_private={self.allow_private}"
@@ -119,8 +154,7 @@ class WebhookChannel:
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                headers={"User-Agent": "cssc-core-webhook"},
+                headers={"User-Agent": "cssc-core-webhook", "Content-Type": "application/json"},
             )
         return self._session
 
@@ -140,9 +174,8 @@ class WebhookChannel:
             check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
         except ForbiddenAddressError as error:
             return SendResult.permanent(item.delivery, f"webhook URL refused: {error}")
-        body = json.dumps(document_of(item), ensure_ascii=False, separators=(",", ":")).encode()
+        body = encode_document(document_of(item), self._memo)
         headers = {
-            "Content-Type": "application/json",
             "X-CSSC-Signature": self.sign(body),
             "Idempotency-Key": item.idempotency_key,
             "X-CSSC-Delivery": item.delivery,
