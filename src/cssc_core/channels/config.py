@@ -497,8 +497,14 @@ def channels_from_document(
         channels[name] = _read_channel(reader, name, value, outbox)
     is_default = reader.flag(root, "default", "$", False)
     result = ChannelFile(channels=channels, outbox=outbox, acks=acks, is_default=is_default)
-    if host is not None and not reader.problems:
-        reader.problems.extend(result.check(host, environ))
+    if host is not None:
+        # Each channel that reads cleanly is checked by its plugin too, so one run lists everything.
+        for name, config in channels.items():
+            prefix = f"$.channels.{name}"
+            if not any(
+                p.path == prefix or p.path.startswith((prefix + ".", prefix + "[")) for p in reader.problems
+            ):
+                reader.problems.extend(_plugin_problems(config, host, environ))
     if reader.problems:
         raise ValidationError(reader.problems, source)
     return result

@@ -309,6 +309,7 @@ class PreparedMessage:
             "expires": _when(message.expires) or None,
         }
         self._ack_expires = message.expires or message.sent + ACK_VALIDITY
+        self._finished: dict[str, str] = {}
 
     def _ack_values(self, recipient: Recipient) -> dict[str, str]:
         signer = self.renderer.signer
@@ -341,22 +342,27 @@ class PreparedMessage:
         subject = subject_form.render(values, escape)
         if escape is Escape.TEXT:
             subject = " ".join(subject.split())
+        subject = f"[{self._line}] {subject}"
         text = form.body.render(values)
         if welsh and form.welsh_body is not None:
             text = form.welsh_body.render(values) + _WELSH_SEPARATOR + text
-        body = f"{self._line}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
-        payload = dict(self._payload)
-        payload.update(
-            delivery=recipient.delivery,
-            contact=recipient.contact,
-            kind=recipient.kind.value,
-            idempotency_key=recipient.idempotency_key,
-            language=recipient.language,
-            subject=f"[{self._line}] {subject}",
-            body=body,
-            ack_link=values["ack_link"] or None,
-            ack_code=values["ack_code"] or None,
-        )
+        body = self._finished.get(text)
+        if body is None:
+            body = f"{self._line}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
+            if len(self._finished) < 64:  # most copies of a message share one text; names make others
+                self._finished[text] = body
+        payload = {
+            **self._payload,
+            "delivery": recipient.delivery,
+            "contact": recipient.contact,
+            "kind": recipient.kind.value,
+            "idempotency_key": recipient.idempotency_key,
+            "language": recipient.language,
+            "subject": subject,
+            "body": body,
+            "ack_link": values["ack_link"] or None,
+            "ack_code": values["ack_code"] or None,
+        }
         return Outgoing(
             delivery=recipient.delivery,
             message=self.message.id,
@@ -365,7 +371,7 @@ class PreparedMessage:
             address=recipient.address,
             kind=recipient.kind.value,
             idempotency_key=recipient.idempotency_key,
-            subject=f"[{self._line}] {subject}",
+            subject=subject,
             body=body,
             marking=self.message.marking,
             language=recipient.language,

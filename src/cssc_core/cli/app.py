@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from cssc_core.cli import demo_command, network_commands, plugins_command
+from cssc_core.cli import channels_command, demo_command, network_commands, plugins_command
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -26,7 +26,12 @@ def cli() -> None:
     """Run a cross-sector security partnership network: members, routing, cascades, reports."""
 
 
-for command in (*demo_command.COMMANDS, *network_commands.COMMANDS, *plugins_command.COMMANDS):
+for command in (
+    *demo_command.COMMANDS,
+    *network_commands.COMMANDS,
+    *channels_command.COMMANDS,
+    *plugins_command.COMMANDS,
+):
     cli.add_command(command)
 
 

@@ -36,8 +36,8 @@ def free_port() -> int:
 class MailSink:
     """An aiosmtpd handler that parses every message it accepts.
 
-    Recipients are scripted by their local part: ``bounce`` gets 550, ``later`` 451, and ``drop``
-    has its connection dropped at DATA the first time.
+    Recipients are scripted by their local part: ``bounce`` gets 550, ``later`` 451, ``slow`` an
+    answer only after 3 s, and ``drop`` has its connection dropped at DATA the first time.
     """
 
     def __init__(self) -> None:
@@ -54,6 +54,8 @@ class MailSink:
             return "550 5.1.1 no such mailbox"
         if local == "later":
             return "451 4.3.0 try again later"
+        if local == "slow":
+            await asyncio.sleep(3)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -221,3 +221,36 @@ def test_settings_are_checked_and_secrets_never_shown() -> None:
             )
         )
     assert "correct-horse" not in str(caught.value)
+
+
+def test_a_stalled_server_times_out_and_the_connection_is_replaced(sink: MailSink, plain: int) -> None:
+    addresses = ["slow@example.org", "after@example.org"]
+    copies = make_copies(2, "email", lambda i: addresses[i])
+    results = send_all(settings(plain, connections=1, timeout_s=0.3), [copies])
+    assert [r.status for r in results] == [DeliveryStatus.TEMPORARY_FAILURE, DeliveryStatus.DELIVERED]
+    assert results[0].reason == "TimeoutError"
+    assert [e.rcpt_tos for e in sink.envelopes] == [["after@example.org"]]
+
+
+def test_the_login_never_reaches_a_log(
+    sink: MailSink, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    controller = smtp_server(
+        sink, authenticator=authenticator("alerts", "correct-horse-battery"), auth_require_tls=False
+    )
+    try:
+        ok = settings(controller.port, username_env="SMTP_USER", password_env="SMTP_PASSWORD")
+        results = send_all(ok, [make_copies(2, "email", lambda i: f"l{i}@example.org")])
+        wrong = attrs.evolve(ok, environ={"SMTP_USER": "alerts", "SMTP_PASSWORD": "wrong-password-here"})
+        refused = send_all(wrong, [make_copies(1, "email", lambda i: "m@example.org")])
+    finally:
+        controller.stop()
+    assert {r.status for r in results} == {DeliveryStatus.DELIVERED}
+    assert refused[0].status is DeliveryStatus.PERMANENT_FAILURE
+    ours = [r for r in caplog.records if not r.name.startswith("mail.log")]  # the test server's own log
+    text = "\n".join(r.getMessage() for r in ours) + repr(results) + repr(refused)
+    assert "correct-horse-battery" not in text
+    assert "wrong-password-here" not in text

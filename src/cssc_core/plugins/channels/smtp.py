@@ -184,10 +184,12 @@ class SmtpChannel:
                             results.append(await self._send_one(client, item, message))
                             break
                         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
+                            _discard(client)
                             client = None
                             if attempt == 2:
                                 results.append(SendResult.temporary(item.delivery, _describe(error)))
                         except aiosmtplib.SMTPAuthenticationError as error:
+                            _discard(client)
                             client = None
                             return [
                                 *results,
@@ -197,6 +199,8 @@ class SmtpChannel:
                                 ),
                             ]
                         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                            # A timeout leaves the conversation out of step: never reuse that connection.
+                            _discard(client)
                             client = None
                             results.append(SendResult.temporary(item.delivery, _describe(error)))
                             break
@@ -206,30 +210,34 @@ class SmtpChannel:
         return results
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing, message: bytes) -> SendResult:
-        # One transaction in plain commands: the addresses were checked when the network was loaded
-        # and for line breaks above, so parsing them again for every message would only cost time.
+        # One transaction in plain commands, under one deadline: the addresses were checked when the
+        # network was loaded and for line breaks above, so parsing them again for every message, and
+        # arming a timer for every command, would only cost time.
         import aiosmtplib
 
-        options = b" BODY=8BITMIME" if client.supports_extension("8bitmime") else b""
-        reply = await client.execute_command(b"MAIL", b"FROM:<" + self._sender_bytes + b">" + options)
-        if reply.code != 250:
-            await self._reset(client)
-            return _by_code(item.delivery, reply.code, "sender refused", provider_fault=True)
-        reply = await client.execute_command(b"RCPT", b"TO:<" + item.address.encode("utf-8") + b">")
-        if reply.code not in (250, 251):
-            await self._reset(client)
-            return _by_code(item.delivery, reply.code, "recipient refused", provider_fault=False)
-        try:
-            reply = await client.data(message)
-        except aiosmtplib.SMTPResponseException as error:
-            return _by_code(item.delivery, error.code, "message refused", provider_fault=False)
+        async with asyncio.timeout(self.timeout_s):
+            options = b" BODY=8BITMIME" if client.supports_extension("8bitmime") else b""
+            mail = b"FROM:<" + self._sender_bytes + b">" + options
+            reply = await client.execute_command(b"MAIL", mail, timeout=None)
+            if reply.code != 250:
+                await self._reset(client)
+                return _by_code(item.delivery, reply.code, "sender refused", provider_fault=True)
+            rcpt = b"TO:<" + item.address.encode("utf-8") + b">"
+            reply = await client.execute_command(b"RCPT", rcpt, timeout=None)
+            if reply.code not in (250, 251):
+                await self._reset(client)
+                return _by_code(item.delivery, reply.code, "recipient refused", provider_fault=False)
+            try:
+                reply = await client.data(message, timeout=None)
+            except aiosmtplib.SMTPResponseException as error:
+                return _by_code(item.delivery, error.code, "message refused", provider_fault=False)
         if reply.code != 250:
             return _by_code(item.delivery, reply.code, "message refused", provider_fault=False)
         return SendResult.delivered(item.delivery)
 
     @staticmethod
     async def _reset(client: aiosmtplib.SMTP) -> None:
-        reply = await client.execute_command(b"RSET")
+        reply = await client.execute_command(b"RSET", timeout=None)
         if reply.code != 250:
             client.close()
 
@@ -241,6 +249,11 @@ class SmtpChannel:
                 await client.quit()
             except Exception:
                 client.close()
+
+
+def _discard(client: aiosmtplib.SMTP | None) -> None:
+    if client is not None:
+        client.close()
 
 
 def _by_code(delivery: str, code: int, what: str, *, provider_fault: bool) -> SendResult:

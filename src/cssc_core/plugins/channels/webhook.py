@@ -58,6 +58,7 @@ def document_of(item: Outgoing) -> dict[str, Any]:
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses
+_KEYS: dict[str, str] = {}
 
 
 def encode_document(document: Mapping[str, Any], memo: dict[str, str] | None = None) -> bytes:
@@ -80,7 +81,12 @@ def encode_document(document: Mapping[str, Any], memo: dict[str, str] | None = N
             encoded = "null"
         else:
             encoded = json.dumps(value, separators=(",", ":"))
-        parts.append(f"{_encode_string(key)}:{encoded}")
+        encoded_key = _KEYS.get(key)
+        if encoded_key is None:
+            encoded_key = _encode_string(key) + ":"
+            if len(_KEYS) < 256:
+                _KEYS[key] = encoded_key
+        parts.append(encoded_key + encoded)
     return ("{" + ",".join(parts) + "}").encode("ascii")
 
 
