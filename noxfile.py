@@ -14,6 +14,8 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)
 
+LINTED = ("src", "tests", "benchmarks", "scripts", "examples", "noxfile.py")
+
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typing"]
@@ -41,14 +43,14 @@ def tests_all(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy in strict mode on the package."""
-    _install(session, "cli")
+    """mypy in strict mode on the package (the testing kit needs the test extra's libraries)."""
+    _install(session, "cli", "test")
     session.install("mypy")
     session.run("mypy")
 

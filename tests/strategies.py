@@ -2,11 +2,14 @@
 
 Networks are built small (a few regions, sectors and organisations) so that properties explore
 shapes, not sizes; ids are drawn from small pools so that collisions and shared cells happen often.
+Routing has its own family (``routing_*``, ``message_*``, ``messages``): networks over two regions
+and three sectors with ISLs, policies and messages whose selectors and tests often meet.
 """
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -27,6 +30,25 @@ from cssc_core import (
     Role,
     Sector,
 )
+from cssc_core.domain.marking import ChannelFlags, Marking
+from cssc_core.domain.message import (
+    Area,
+    Audience,
+    Category,
+    Certainty,
+    Circle,
+    County,
+    LanguageBlock,
+    Message,
+    MessageType,
+    Polygon,
+    PostcodeDistrict,
+    Severity,
+    Status,
+    Urgency,
+)
+from cssc_core.routing.plan import Reach
+from cssc_core.routing.policy import Ack, Match, Route, RoutingPolicy, Select, Settings, Via
 
 # Values that the loaders accept and keep as they are (already in their normal form).
 PHONES = ("+442079460123", "+441314960999", "+441614960000", "+442920180456", "+447400123456")
@@ -172,3 +194,280 @@ def _roles(draw: st.DrawFn, organisations: list[Organisation]) -> tuple[Role, ..
                 seen.add(key)
                 roles.append(role)
     return tuple(roles)
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+ROUTING_REGIONS = (
+    Region("EAST", "Eastern", ("Norfolk", "Suffolk")),
+    Region("SCOT", "Scotland", ("Glasgow City", "Fife")),
+)
+ROUTING_SECTORS = (Sector("retail", "Retail"), Sector("faith", "Faith"), Sector("education", "Education"))
+ROUTING_TAGS = ("bid", "crowded-place", "night-time")
+ROUTING_CHANNELS = ("email", "sms", "webhook", "pager")
+ROUTING_POSTCODES = ("G3 8AG", "G1 1AA", "NR1 1AA", "KY1 1XX")
+# A small box over Glasgow, so that circles and polygons of a few kilometres catch some points.
+_LAT = (55.84, 55.90)
+_LON = (-4.30, -4.22)
+
+_latitudes = st.floats(*_LAT, allow_nan=False)
+_longitudes = st.floats(*_LON, allow_nan=False)
+
+
+# --- routing networks ---------------------------------------------------------------------------
+
+
+@st.composite
+def routing_contacts(draw: st.DrawFn, ident: str) -> Contact:
+    """A contact with every address, using a random ordered choice of the routing channels."""
+    channels = draw(
+        st.lists(
+            st.sampled_from(ROUTING_CHANNELS),
+            unique=True,
+            min_size=draw(st.sampled_from([0, 1, 1])),
+            max_size=3,
+        )
+    )
+    return Contact(
+        id=ident,
+        name=f"Person {ident}",
+        email=f"{ident}@example.org",
+        phone="+441314960000",
+        webhook="https://hooks.example.org/cssc",
+        channels=tuple(channels),
+    )
+
+
+@st.composite
+def routing_locations(draw: st.DrawFn, region: Region) -> Location:
+    """A location whose parts are each present or not; the county, if any, is in the region."""
+    located = draw(st.booleans())
+    return Location(
+        lat=draw(_latitudes) if located else None,
+        lon=draw(_longitudes) if located else None,
+        postcode=draw(st.none() | st.sampled_from(ROUTING_POSTCODES)),
+        county=draw(st.none() | st.sampled_from(region.counties)),
+    )
+
+
+@st.composite
+def routing_networks(draw: st.DrawFn, max_organisations: int = 7) -> Network:
+    """A small network over two regions and three sectors, with ISLs in some cells."""
+    organisations = []
+    contact_ids: list[str] = []
+    for i in range(draw(st.integers(0, max_organisations) | st.integers(3, max_organisations))):
+        region = draw(st.sampled_from(ROUTING_REGIONS))
+        contacts = []
+        for _ in range(draw(st.integers(0, 3) | st.integers(1, 3))):
+            ident = f"c-{len(contact_ids):03d}"
+            contact_ids.append(ident)
+            contacts.append(draw(routing_contacts(ident)))
+        sectors = draw(
+            st.lists(st.sampled_from([s.code for s in ROUTING_SECTORS]), min_size=1, max_size=3, unique=True)
+        )
+        organisations.append(
+            Organisation(
+                id=f"org-{i:03d}",
+                name=f"Organisation {i}",
+                region=region.code,
+                sectors=tuple(sectors),
+                location=draw(routing_locations(region)),
+                tags=tuple(draw(st.lists(st.sampled_from(ROUTING_TAGS), unique=True, max_size=2))),
+                membership=Membership(
+                    draw(st.sampled_from([MembershipStatus.ACTIVE] * 4 + list(MembershipStatus)))
+                ),
+                contacts=tuple(contacts),
+            )
+        )
+    roles = []
+    if contact_ids:
+        cells = [(r.code, s.code) for r in ROUTING_REGIONS for s in ROUTING_SECTORS]
+        chosen = draw(
+            st.lists(
+                st.tuples(st.sampled_from(cells), st.sampled_from(contact_ids), st.integers(1, 3)),
+                max_size=10,
+                unique_by=lambda t: (t[0], t[1]),
+            )
+        )
+        roles = [IslRole(region, sector, contact, rank) for (region, sector), contact, rank in chosen]
+    return Network(ROUTING_REGIONS, ROUTING_SECTORS, tuple(organisations), tuple(roles))
+
+
+# --- routing policies ---------------------------------------------------------------------------
+
+
+def _some(values: tuple[str, ...] | list[str]) -> st.SearchStrategy[tuple[str, ...]]:
+    return st.lists(st.sampled_from(values), unique=True, max_size=2).map(tuple)
+
+
+_durations = st.sampled_from([60, 300, 600, 900, 1800])
+_channel_lists = st.lists(st.sampled_from(ROUTING_CHANNELS), unique=True, min_size=1, max_size=3).map(tuple)
+
+
+def routing_matches() -> st.SearchStrategy[Match]:
+    """A route's tests on the message, over a few values of each field."""
+    return st.builds(
+        Match,
+        status=_some([s.value for s in Status]),
+        category=_some(["security", "safety", "health"]),
+        urgency=_some(["immediate", "expected"]),
+        severity=_some(["extreme", "severe", "minor"]),
+        marking=_some([m.value for m in Marking]),
+        sender=_some(["NCTPHQ", "SCOT-HUB"]),
+    )
+
+
+def routing_selects() -> st.SearchStrategy[Select]:
+    """A route's tests on the organisation; counties in any letter case."""
+    counties = [c for r in ROUTING_REGIONS for c in r.counties] + ["glasgow city", "NORFOLK"]
+    return st.builds(
+        Select,
+        sectors=_some([s.code for s in ROUTING_SECTORS]),
+        tags=_some(list(ROUTING_TAGS)),
+        counties=_some(counties),
+    )
+
+
+@st.composite
+def routing_routes(draw: st.DrawFn, name: str, national: bool) -> Route:
+    """A route with random tests and some settings left to the defaults."""
+    return Route(
+        name=name,
+        match=draw(st.just(Match()) | routing_matches()),
+        select=draw(st.just(Select()) | routing_selects()),
+        locked=draw(st.booleans()) if national else False,
+        continue_=draw(st.booleans()),
+        via=draw(st.sampled_from([None, None, Via.ISL, Via.DIRECT])),
+        channels=draw(st.none() | _channel_lists),
+        relay_deadline=draw(st.none() | _durations),
+        ack=draw(st.none() | st.sampled_from(Ack)),
+        ack_timeout=draw(st.none() | _durations),
+    )
+
+
+def routing_settings() -> st.SearchStrategy[Settings]:
+    """A ``[defaults]`` table."""
+    return st.builds(
+        Settings,
+        via=st.sampled_from([Via.ISL, Via.ISL, Via.ISL, Via.DIRECT]),
+        channels=_channel_lists,
+        relay_deadline=_durations,
+        ack=st.sampled_from(Ack),
+        ack_timeout=_durations,
+    )
+
+
+@st.composite
+def routing_policies(draw: st.DrawFn, max_routes: int = 5) -> RoutingPolicy:
+    """A policy with national routes and routes for some regions; route names are unique."""
+    national = [draw(routing_routes(f"national-{i}", True)) for i in range(draw(st.integers(0, max_routes)))]
+    regions = {}
+    for region in ROUTING_REGIONS:
+        count = draw(st.integers(0, 3))
+        if count:
+            regions[region.code] = tuple(
+                draw(routing_routes(f"{region.code.lower()}-{i}", False)) for i in range(count)
+            )
+    return RoutingPolicy(defaults=draw(routing_settings()), routes=tuple(national), regions=regions)
+
+
+def routing_channel_flags() -> st.SearchStrategy[dict[str, ChannelFlags] | None]:
+    """No channel file (None), or a channel file defining some of the routing channels."""
+    flags = st.builds(ChannelFlags, secure=st.booleans(), public=st.booleans())
+    return st.none() | st.dictionaries(st.sampled_from(ROUTING_CHANNELS), flags, max_size=4)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+_texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40
+).filter(str.strip)
+_times = st.datetimes(
+    min_value=datetime(2019, 1, 1),
+    max_value=datetime(2030, 1, 1),
+    timezones=st.sampled_from(
+        [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]
+    ),
+).map(lambda moment: moment.replace(microsecond=0))
+
+
+def message_areas() -> st.SearchStrategy[Area]:
+    """Any kind of audience area, near the routing networks' locations."""
+    circles = st.builds(Circle, _latitudes, _longitudes, st.floats(0, 5, allow_nan=False))
+    polygons = st.lists(st.tuples(_latitudes, _longitudes), min_size=3, max_size=6).map(
+        lambda points: Polygon(tuple(points))
+    )
+    counties = st.sampled_from(["Glasgow City", "glasgow city", "Fife", "NORFOLK", "Kent"]).map(County)
+    districts = st.sampled_from(["G3", "G1", "NR1", "KY1", "EH1"]).map(PostcodeDistrict)
+    return st.one_of(circles, polygons, counties, districts)
+
+
+@st.composite
+def message_audiences(draw: st.DrawFn, network: Network | None = None) -> Audience:
+    """An audience whose selectors are each often absent, so that many audiences are not empty.
+
+    With a network, it names only that network's organisations and contacts.
+    """
+    organisation_ids = [o.id for o in network.organisations] if network else ["org-000", "org-001"]
+    contact_ids = [c.id for _, c in network.contacts()] if network else ["c-000", "c-001"]
+
+    def sometimes(strategy: st.SearchStrategy[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return draw(strategy) if draw(st.integers(0, 3)) == 0 else ()
+
+    return Audience(
+        regions=sometimes(_some([r.code for r in ROUTING_REGIONS])),
+        sectors=sometimes(_some([s.code for s in ROUTING_SECTORS])),
+        tags=sometimes(_some(list(ROUTING_TAGS))),
+        areas=sometimes(st.lists(message_areas(), max_size=2).map(tuple)),
+        organisations=sometimes(_some(organisation_ids)) if organisation_ids else (),
+        contacts=sometimes(st.lists(st.sampled_from(contact_ids), unique=True, max_size=4).map(tuple))
+        if contact_ids
+        else (),
+    )
+
+
+def message_language_blocks() -> st.SearchStrategy[LanguageBlock]:
+    """A Welsh block."""
+    return st.builds(LanguageBlock, headline=_texts, body=st.none() | _texts, instruction=st.none() | _texts)
+
+
+@st.composite
+def messages(draw: st.DrawFn, network: Network | None = None, *, alerts_only: bool = False) -> Message:
+    """A valid message; with a network, its audience names only what that network has."""
+    kind = MessageType.ALERT if alerts_only else draw(st.sampled_from(MessageType))
+    sent = draw(_times)
+    references: tuple[str, ...] = ()
+    if kind is not MessageType.ALERT:
+        references = tuple(
+            draw(st.lists(st.sampled_from(["msg-1", "msg-2", "msg-3"]), min_size=1, unique=True))
+        )
+    return Message(
+        id=draw(st.from_regex(r"msg-[a-z0-9]{1,8}", fullmatch=True)),
+        sender=draw(st.sampled_from(["NCTPHQ", "SCOT-HUB"])),
+        sent=sent,
+        status=draw(st.sampled_from(Status)),
+        type=kind,
+        marking=draw(st.sampled_from(Marking)),
+        category=draw(st.sampled_from([Category.SECURITY, Category.SAFETY, Category.HEALTH, Category.OTHER])),
+        urgency=draw(st.sampled_from(Urgency)),
+        severity=draw(st.sampled_from(Severity)),
+        certainty=draw(st.sampled_from(Certainty)),
+        headline=draw(_texts),
+        body=draw(st.none() | _texts),
+        instruction=draw(st.none() | _texts),
+        expires=draw(st.none() | st.integers(1, 86_400).map(lambda s: sent + timedelta(seconds=s))),
+        references=references,
+        languages=draw(st.dictionaries(st.just("cy"), message_language_blocks(), max_size=1)),
+        audience=draw(message_audiences(network)),
+    )
+
+
+@st.composite
+def message_reaches(draw: st.DrawFn, network: Network) -> list[Reach]:
+    """Whom an earlier message reached (for updates and cancels): some contacts, on some of their channels."""
+    contacts = [contact for _, contact in network.contacts() if contact.channels]
+    chosen = draw(st.lists(st.sampled_from(contacts), unique_by=lambda c: c.id)) if contacts else []
+    return [
+        Reach(c.id, tuple(draw(st.lists(st.sampled_from(c.channels), min_size=1, unique=True))))
+        for c in chosen
+    ]

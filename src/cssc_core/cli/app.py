@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from cssc_core.cli import channels_command, demo_command, network_commands, plugins_command
+from cssc_core.cli import channels_command, demo_command, network_commands, plugins_command, route_command
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -29,6 +29,7 @@ def cli() -> None:
 for command in (
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
+    *route_command.COMMANDS,
     *channels_command.COMMANDS,
     *plugins_command.COMMANDS,
 ):

@@ -41,6 +41,7 @@ def db_option(function: F) -> F:
     return click.option(
         "--db",
         "db",
+        metavar="PATH",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help=f"The SQLite store file (default: ./{DEFAULT_DB}).",

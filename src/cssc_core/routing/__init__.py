@@ -1,0 +1,1 @@
+"""Routing: which contacts get a message, on which channels, directly or relayed through ISLs."""
