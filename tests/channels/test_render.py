@@ -134,3 +134,62 @@ def test_personalising_does_not_render_the_message_again() -> None:
     ]
     assert len({c.body for c in copies}) == 1
     assert {c.delivery for c in copies} == {"d-0", "d-1", "d-2"}
+
+
+def test_copies_are_made_from_a_parsed_message_and_a_stored_delivery() -> None:
+    from cssc_core.domain.models import Contact, Language
+    from cssc_core.formats.message import message_from_document
+    from cssc_core.storage.records import Delivery, make_idempotency_key
+
+    message = message_from_document(
+        {
+            "format": "cssc-message/1",
+            "id": "msg-2019-0612-01",
+            "sender": "NCTPHQ",
+            "sent": "2019-06-12T09:00:00+01:00",
+            "status": "exercise",
+            "type": "alert",
+            "marking": "TLP:AMBER",
+            "category": "security",
+            "urgency": "immediate",
+            "severity": "severe",
+            "certainty": "observed",
+            "headline": "Suspicious vehicle",
+            "body": "A van is parked outside.",
+            "languages": {"cy": {"headline": "Cerbyd amheus", "body": "Mae fan wedi parcio."}},
+        }
+    )
+    copy = MessageCopy.from_message(message, ack_required=True)
+    assert (copy.marking, copy.status, copy.severity, copy.instruction) == (
+        "TLP:AMBER",
+        "exercise",
+        "severe",
+        "",
+    )
+    assert copy.welsh == WelshText("Cerbyd amheus", "Mae fan wedi parcio.", "")
+    contact = Contact(
+        id="c-0001", name="Siân", email="sian@example.org", channels=("email",), language=Language.CY
+    )
+    key = make_idempotency_key(message.id, "c-0001", "email")
+    delivery = Delivery(
+        id="d-1",
+        message=message.id,
+        contact="c-0001",
+        channel="email",
+        address_kind="email",
+        idempotency_key=key,
+    )
+    out = Renderer("email", signer=SIGNER).prepare(copy).copy(Recipient.for_delivery(delivery, contact))
+    assert out.body.startswith("TLP:AMBER EXERCISE\n\nCerbyd amheus")
+    assert (out.address, out.language, out.idempotency_key) == ("sian@example.org", "cy", key)
+    assert "Acknowledge:" in out.body
+    phone = Delivery(
+        id="d-2",
+        message=message.id,
+        contact="c-0001",
+        channel="sms",
+        address_kind="phone",
+        idempotency_key="k2",
+    )
+    with pytest.raises(ValueError, match="has no phone address"):
+        Recipient.for_delivery(phone, contact)

@@ -1,8 +1,8 @@
 """Rendering copies: each message once per channel, then personalised per recipient.
 
-The input is a :class:`MessageCopy`, the few fields of a message that copies show, so that this
-module does not depend on how messages are modelled or routed: the cascade builds one from its
-message (SPEC.md section 4) and a :class:`Recipient` per claimed delivery, calls
+The input is a :class:`MessageCopy`, the few fields of a message that copies show: the cascade
+builds one from its message (:meth:`MessageCopy.from_message`) and a :class:`Recipient` per claimed
+delivery (:meth:`Recipient.for_delivery`), calls
 :meth:`Renderer.prepare` once per message and :meth:`PreparedMessage.copy` once per delivery, and
 hands the :class:`~cssc_core.plugins.types.Outgoing` copies to the channel.
 
@@ -16,7 +16,7 @@ first (the message's ``languages.cy``), then the English, with the same template
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,10 @@ from cssc_core.channels.templates import (
     Escape,
     Template,
 )
+from cssc_core.domain.message import Message
+from cssc_core.domain.models import Contact
 from cssc_core.plugins.types import Outgoing
-from cssc_core.storage.records import DeliveryKind
+from cssc_core.storage.records import Delivery, DeliveryKind
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -52,8 +54,13 @@ ACK_VALIDITY = timedelta(days=7)
 ESCALATION_ALLOWED = frozenset({"message_id", "marking", "status"}) | CONTACT_FIELDS | ESCALATION_FIELDS
 """The fields an escalation template may use: no message content (SPEC.md section 6)."""
 
+_ADDRESS_FIELDS = frozenset({"email", "phone", "webhook"})
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _WELSH_SEPARATOR = "\n\n----\n\n"
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -100,6 +107,35 @@ class MessageCopy:
     welsh: WelshText | None = None
     ack_required: bool = False
 
+    @classmethod
+    def from_message(cls, message: Message, *, ack_required: bool = False) -> MessageCopy:
+        """The copy fields of a message (SPEC.md section 4); its ``languages.cy`` becomes the Welsh text.
+
+        Args:
+            message: The message.
+            ack_required: Whether this recipient's route asks for acknowledgement.
+        """
+        cy = message.languages.get("cy")
+        welsh = None if cy is None else WelshText(cy.headline, cy.body or "", cy.instruction or "")
+        return cls(
+            id=message.id,
+            marking=message.marking.value,
+            sent=message.sent,
+            status=message.status.value,
+            type=message.type.value,
+            category=message.category.value,
+            urgency=message.urgency.value,
+            severity=message.severity.value,
+            certainty=message.certainty.value,
+            headline=message.headline,
+            body=message.body or "",
+            instruction=message.instruction or "",
+            sender=message.sender,
+            expires=message.expires,
+            welsh=welsh,
+            ack_required=ack_required,
+        )
+
 
 @attrs.frozen
 class Recipient:
@@ -123,7 +159,34 @@ class Recipient:
     idempotency_key: str
     language: str = "en"
     kind: DeliveryKind = attrs.field(default=DeliveryKind.MESSAGE, converter=DeliveryKind)
-    unacknowledged: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    unacknowledged: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+    @classmethod
+    def for_delivery(
+        cls, delivery: Delivery, contact: Contact, unacknowledged: Iterable[str] = ()
+    ) -> Recipient:
+        """The recipient of a stored delivery: the address is the contact's field the channel names.
+
+        Raises:
+            ValueError: when the contact has no such address (it was erased or changed since planning).
+        """
+        address = (
+            getattr(contact, delivery.address_kind, None)
+            if delivery.address_kind in _ADDRESS_FIELDS
+            else None
+        )
+        if not isinstance(address, str) or not address:
+            raise ValueError(f"contact {contact.id} has no {delivery.address_kind} address")
+        return cls(
+            delivery=delivery.id,
+            contact=contact.id,
+            name=contact.name,
+            address=address,
+            idempotency_key=delivery.idempotency_key,
+            language=contact.language.value,
+            kind=delivery.kind,
+            unacknowledged=_names(unacknowledged),
+        )
 
 
 @attrs.frozen
