@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cssc_core.channels.config import (
     ChannelFile,
@@ -18,6 +17,7 @@ from cssc_core.channels.config import (
 from cssc_core.channels.failover import FailoverChannel
 from cssc_core.errors import ValidationError
 from cssc_core.plugins import PluginHost
+from tests.strategies import channel_documents
 
 ENV = {
     "CSSC_SMTP_USER": "alerts",
@@ -224,35 +224,8 @@ def test_a_channel_file_value_is_frozen() -> None:
         channels.outbox = "elsewhere"  # type: ignore[misc]
 
 
-_scalars = (
-    st.none() | st.booleans() | st.integers(-5, 100_000) | st.floats(allow_nan=False) | st.text(max_size=12)
-)
-_values = st.recursive(
-    _scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=8,
-)
-_keys = st.sampled_from(
-    ["type", "address", "secure", "public", "concurrency", "rate_per_s", "providers", "failover", "path",
-     "url", "sender", "password", "secret_env", "body_template", "subject_template", "weight", "x"]
-)  # fmt: skip
-_channel = st.dictionaries(
-    _keys, _values | st.sampled_from(["file", "smtp", "email", "phone", "{headline}"]), max_size=6
-)
-_documents = st.fixed_dictionaries(
-    {"format": st.sampled_from(["cssc-channels/1", "x"])},
-    optional={
-        "outbox": _values,
-        "acks": st.dictionaries(st.sampled_from(["base_url", "secret_env", "y"]), _values, max_size=2),
-        "channels": st.dictionaries(
-            st.sampled_from(["email", "sms", "pager", "Bad Name"]), _channel | _values, max_size=3
-        ),
-    },
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(document=_documents | _values)
+@given(document=channel_documents())
 def test_any_document_reads_or_fails_with_our_error_only(document: object) -> None:
     host = PluginHost.load(entry_points=False)
     try:

@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from tests.channels.targets import HOSTILE_NAMES, HOSTILE_URLS
 from tests.plugins.channels.copies import make_copies
 from tests.plugins.channels.servers import WebhookSink, serve
-from tests.plugins.channels.test_ssrf_targets import HOSTILE_NAMES, HOSTILE_URLS
 
 from cssc_core.channels.ssrf import GuardedSocketFactory
 from cssc_core.errors import ValidationError
