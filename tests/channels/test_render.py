@@ -48,7 +48,8 @@ def test_the_marking_is_the_first_line_and_the_subject_prefix() -> None:
         "sam@example.org",
         "key-1",
     )
-    assert copy.payload["marking"] == "TLP:GREEN"
+    assert copy.payload["message"]["marking"] == "TLP:GREEN"
+    assert copy.payload["format"] == "cssc-copy/1"
     assert copy.payload["body"] == copy.body
 
 

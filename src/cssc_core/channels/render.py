@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -37,6 +38,7 @@ from cssc_core.plugins.types import Outgoing
 from cssc_core.storage.records import Delivery, DeliveryKind
 
 __all__ = [
+    "COPY_FORMAT",
     "DEFAULT_TEMPLATES",
     "ESCALATION_ALLOWED",
     "ChannelTemplates",
@@ -47,6 +49,9 @@ __all__ = [
     "WelshText",
     "marking_line",
 ]
+
+COPY_FORMAT = "cssc-copy/1"
+"""The ``format`` of the JSON document a copy's ``payload`` holds."""
 
 ACK_VALIDITY = timedelta(days=7)
 """How long an acknowledgement link of a message without ``expires`` stays valid."""
@@ -358,19 +363,22 @@ class PreparedMessage:
         self.message = message
         self._forms = forms
         self._line = marking_line(message.marking, message.status)
-        self._payload: dict[str, Any] = {
-            "message": message.id,
-            "marking": message.marking,
-            "status": message.status,
-            "type": message.type,
-            "category": message.category,
-            "urgency": message.urgency,
-            "severity": message.severity,
-            "certainty": message.certainty,
-            "sender": message.sender,
-            "sent": _when(message.sent),
-            "expires": _when(message.expires) or None,
-        }
+        # One read-only object shared by every copy: a structured channel encodes it once per message.
+        self._message_document: Mapping[str, Any] = MappingProxyType(
+            {
+                "id": message.id,
+                "marking": message.marking,
+                "status": message.status,
+                "type": message.type,
+                "category": message.category,
+                "urgency": message.urgency,
+                "severity": message.severity,
+                "certainty": message.certainty,
+                "sender": message.sender,
+                "sent": _when(message.sent),
+                "expires": _when(message.expires) or None,
+            }
+        )
         self._ack_expires = message.expires or message.sent + ACK_VALIDITY
         self._finished: dict[str, str] = {}
 
@@ -415,7 +423,8 @@ class PreparedMessage:
             if len(self._finished) < 64:  # most copies of a message share one text; names make others
                 self._finished[text] = body
         payload = {
-            **self._payload,
+            "format": COPY_FORMAT,
+            "message": self._message_document,
             "delivery": recipient.delivery,
             "contact": recipient.contact,
             "kind": recipient.kind.value,

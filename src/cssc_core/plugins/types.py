@@ -160,8 +160,15 @@ class Outgoing:
     def to_document(self) -> dict[str, Any]:
         """The copy as one JSON object (the file channel's line, SPEC.md section 7)."""
         document = attrs.asdict(self, recurse=False)
-        document["payload"] = dict(self.payload)
+        document["payload"] = _plain(self.payload)
         return document
+
+
+def _plain(value: Any) -> Any:
+    # Read-only mappings (a payload shares its message's part between copies) as plain dicts.
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 _SENT_STATUSES = frozenset(

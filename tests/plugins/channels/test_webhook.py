@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -105,9 +106,11 @@ def test_copies_arrive_signed_once_each_with_their_idempotency_key() -> None:
     document = sink.documents[0]
     assert document["format"] == "cssc-copy/1"
     assert document["body"].splitlines()[0] == "TLP:GREEN"
-    assert {"message", "delivery", "contact", "idempotency_key", "marking", "subject", "ack_link"} <= set(
+    assert {"message", "delivery", "contact", "idempotency_key", "subject", "body", "ack_link"} <= set(
         document
     )
+    assert document["message"]["marking"] == "TLP:GREEN"
+    assert document["message"]["id"] == "msg-2019-0612-01"
 
 
 def test_failures_are_classified_and_every_delivery_accounted_for() -> None:
@@ -264,8 +267,10 @@ def test_https_is_required_by_default_and_settings_are_checked() -> None:
 def test_documents_encode_as_json_would(value: str) -> None:
     import json
 
-    document = {"body": value, "subject": value, "ack_link": None, "n": 3, "nested": {"a": [1, "b"]}}
-    memo: dict[str, str] = {}
+    nested = MappingProxyType({"a": [1, "b"], "text": value})
+    document = {"body": value, "subject": value, "ack_link": None, "n": 3, "nested": nested, "again": nested}
+    memo: dict[int, tuple[object, str]] = {}
     first, second = webhook.encode_document(document, memo), webhook.encode_document(document, memo)
-    assert first == second == json.dumps(document, separators=(",", ":")).encode()
-    assert json.loads(first) == document
+    plain = {**document, "nested": dict(nested), "again": dict(nested)}
+    assert first == second == json.dumps(plain, separators=(",", ":")).encode()
+    assert json.loads(first) == plain

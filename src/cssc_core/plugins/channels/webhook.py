@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cssc_core.channels.render import COPY_FORMAT
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
 from cssc_core.errors import PluginError, ValidationError
 from cssc_core.plugins.markers import hookimpl
@@ -45,49 +46,54 @@ __all__ = [
     "outcome",
 ]
 
-COPY_FORMAT = "cssc-copy/1"
 
-
-def document_of(item: Outgoing) -> dict[str, Any]:
-    """The JSON document posted for a copy."""
+def document_of(item: Outgoing) -> Mapping[str, Any]:
+    """The JSON document posted for a copy: its rendered ``payload`` (``cssc-copy/1``)."""
     if item.payload:
-        return {"format": COPY_FORMAT, **item.payload}
+        return item.payload
     document = item.to_document()
     del document["address"], document["payload"]
     return {"format": COPY_FORMAT, **document}
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses
-_KEYS: dict[str, str] = {}
 
 
-def encode_document(document: Mapping[str, Any], memo: dict[str, str] | None = None) -> bytes:
+def encode_document(document: Mapping[str, Any], memo: dict[int, tuple[object, str]] | None = None) -> bytes:
     """``document`` as compact ASCII JSON, what ``json.dumps`` would write.
 
-    Copies of one message repeat their long strings (the subject, the body): ``memo`` keeps their
-    encodings, so that each is escaped once per message rather than once per recipient.
+    Copies of one message share objects (the message's part of the document, the body): ``memo``
+    keeps the encoding of each large value by identity, so that it is encoded once per message
+    rather than once per recipient.
     """
     parts = []
     for key, value in document.items():
-        if isinstance(value, str):
-            encoded = memo.get(value) if memo is not None else None
-            if encoded is None:
-                encoded = _encode_string(value)
-                if memo is not None and len(value) > 64:
-                    if len(memo) > 256:
-                        memo.clear()
-                    memo[value] = encoded
+        if isinstance(value, str) and len(value) < 64:
+            encoded = _encode_string(value)
         elif value is None:
             encoded = "null"
         else:
-            encoded = json.dumps(value, separators=(",", ":"))
-        encoded_key = _KEYS.get(key)
-        if encoded_key is None:
-            encoded_key = _encode_string(key) + ":"
-            if len(_KEYS) < 256:
-                _KEYS[key] = encoded_key
-        parts.append(encoded_key + encoded)
+            entry = memo.get(id(value)) if memo is not None else None
+            if entry is not None and entry[0] is value:
+                encoded = entry[1]
+            else:
+                encoded = (
+                    _encode_string(value)
+                    if isinstance(value, str)
+                    else json.dumps(_plain(value), separators=(",", ":"))
+                )
+                if memo is not None:
+                    if len(memo) > 256:
+                        memo.clear()
+                    memo[id(value)] = (value, encoded)
+        parts.append(f"{_encode_string(key)}:{encoded}")
     return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -140,7 +146,7 @@ class WebhookChannel:
         self.guard = socket_factory or GuardedSocketFactory(allow_private=allow_private)
         self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
-        self._memo: dict[str, str] = {}
+        self._memo: dict[int, tuple[object, str]] = {}
 
     def __repr__(self) -> str:
         flags = f"require_https={self.require_https}, allow_private={self.allow_private}"
