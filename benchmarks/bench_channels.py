@@ -39,7 +39,7 @@ from pathlib import Path
 from benchmarks._harness import Result
 from cssc_core.channels.render import MessageCopy, Recipient, Renderer
 from cssc_core.plugins.channels.smtp import SmtpChannel, build_message
-from cssc_core.plugins.channels.webhook import WebhookChannel, document_of
+from cssc_core.plugins.channels.webhook import WebhookChannel, document_of, encode_document
 from cssc_core.storage.records import DeliveryStatus, make_idempotency_key
 
 SINKS = Path(__file__).with_name("_sinks.py")
@@ -135,8 +135,7 @@ async def _raw_aiohttp(url: str, count: int) -> float:
 
     prepared = Renderer("webhook").prepare(MESSAGE)
     bodies = [
-        json.dumps(document_of(prepared.copy(person))).encode()
-        for person in recipients(count, "webhook", url)
+        encode_document(document_of(prepared.copy(person))) for person in recipients(count, "webhook", url)
     ]
     keys = [person.idempotency_key for person in recipients(count, "webhook", url)]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS)) as session:
