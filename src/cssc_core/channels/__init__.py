@@ -5,6 +5,7 @@
 - :mod:`~cssc_core.channels.render`: copies rendered once per message, personalised per recipient;
 - :mod:`~cssc_core.channels.acks`: signed acknowledgement links and SMS reply codes;
 - :mod:`~cssc_core.channels.failover`: several providers behind one channel;
+- :mod:`~cssc_core.channels.limits`: a channel's ``rate_per_s``;
 - :mod:`~cssc_core.channels.ssrf`: which addresses HTTP channels may reach.
 
 The built-in channel plugins themselves are in :mod:`cssc_core.plugins.channels`.
@@ -23,6 +24,7 @@ from cssc_core.channels.config import (
     read_channel_file,
 )
 from cssc_core.channels.failover import FailoverChannel, Provider
+from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import (
     ChannelTemplates,
     MessageCopy,
@@ -53,6 +55,7 @@ __all__ = [
     "PreparedMessage",
     "Provider",
     "ProviderConfig",
+    "RateLimitedChannel",
     "Recipient",
     "Renderer",
     "Template",

@@ -26,6 +26,7 @@ import attrs
 
 from cssc_core.channels.acks import AckSigner
 from cssc_core.channels.failover import FailoverChannel, Provider
+from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import ChannelTemplates, Renderer
 from cssc_core.errors import PluginError, Problem, ValidationError
 from cssc_core.plugins.manager import PluginHost
@@ -179,18 +180,22 @@ class ChannelConfig:
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
     ) -> Channel:
-        """Opens the channel's sender through its plugin (a :class:`FailoverChannel` over providers).
+        """Opens the channel's sender through its plugin: a :class:`FailoverChannel` over providers
+        when it has them, paced by a :class:`RateLimitedChannel` when ``rate_per_s`` is set.
 
         Raises:
             ValidationError: when the plugin is unknown or refuses the settings.
         """
+        sender: Channel
         if not self.providers:
-            return host.channel_plugin(self.type).open(self.settings(environ))
-        providers = [
-            Provider(p.name, host.channel_plugin(p.type).open(settings), p.weight)
-            for p, settings in zip(self.providers, self.provider_settings(environ), strict=True)
-        ]
-        return FailoverChannel(providers, rng, **self.failover)  # type: ignore[arg-type]
+            sender = host.channel_plugin(self.type).open(self.settings(environ))
+        else:
+            providers = [
+                Provider(p.name, host.channel_plugin(p.type).open(settings), p.weight)
+                for p, settings in zip(self.providers, self.provider_settings(environ), strict=True)
+            ]
+            sender = FailoverChannel(providers, rng, **self.failover)  # type: ignore[arg-type]
+        return RateLimitedChannel(sender, self.rate_per_s) if self.rate_per_s > 0 else sender
 
     def to_document(self) -> dict[str, Any]:
         """The table as written in a channel file (secrets only as variable names)."""
