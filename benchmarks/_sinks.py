@@ -10,6 +10,7 @@ keys or Message-IDs seen), ``POST /reset`` starts the counts afresh. Both listen
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 from typing import Any
@@ -53,15 +54,62 @@ async def _start(app: web.Application) -> int:
     return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
 
-async def _http(counts: Counts) -> int:
-    async def post(request: web.Request) -> web.Response:
-        await request.read()
-        counts.see(request.headers.get("Idempotency-Key"))
-        return web.Response(status=204)
+class _HttpSink(asyncio.Protocol):
+    """A minimal HTTP/1.1 responder: every request gets 204, keep-alive, no framework in the way.
 
-    app = counts.app()
-    app.router.add_post("/{path:.*}", post)
-    return await _start(app)
+    The sink is the fixture, not what is measured: the lighter it is, the more of the machine the
+    client under test gets, for ours and the references alike. It reads ``Content-Length`` bodies
+    (what aiohttp and requests send) and counts each request by its ``Idempotency-Key``.
+    """
+
+    def __init__(self, counts: Counts) -> None:
+        self.counts = counts
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        replies = []
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            head = self.buffer[:end].decode("latin-1").split("\r\n")
+            fields = {}
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                fields[name.strip().lower()] = value.strip()
+            length = int(fields.get("content-length", "0"))
+            if len(self.buffer) < end + 4 + length:
+                break
+            self.buffer = self.buffer[end + 4 + length :]
+            path = head[0].split(" ")[1]
+            if path == "/stats":
+                body = json.dumps({"total": self.counts.total, "unique": len(self.counts.keys)}).encode()
+                replies.append(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+            elif path == "/reset":
+                self.counts.total = 0
+                self.counts.keys.clear()
+                replies.append(b"HTTP/1.1 204 No Content\r\n\r\n")
+            else:
+                self.counts.see(fields.get("idempotency-key"))
+                replies.append(b"HTTP/1.1 204 No Content\r\n\r\n")
+        if replies and self.transport is not None:
+            self.transport.write(b"".join(replies))
+
+
+async def _http(counts: Counts) -> int:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _HttpSink(counts), HOST, 0, backlog=1024)
+    return int(server.sockets[0].getsockname()[1])
 
 
 class _MailHandler:
