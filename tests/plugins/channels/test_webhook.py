@@ -33,7 +33,7 @@ SECRET = "whsec-test-key"
 class MapResolver(AbstractResolver):
     """Resolves names from a table, never asking DNS; counts lookups."""
 
-    def __init__(self, table: dict[str, str]) -> None:
+    def __init__(self, table: dict[str, str | list[str]]) -> None:
         self.table = table
         self.lookups: list[str] = []
 
@@ -41,12 +41,17 @@ class MapResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         self.lookups.append(host)
-        address = self.table[host]
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        found = self.table[host]
         return [
             ResolveResult(
-                hostname=host, host=address, port=port, family=family, proto=0, flags=socket.AI_NUMERICHOST
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
             )
+            for address in ([found] if isinstance(found, str) else found)
         ]
 
     async def close(self) -> None:
@@ -202,7 +207,8 @@ def test_names_resolving_to_forbidden_addresses_get_no_connection(name: str, add
 
     result, refused = asyncio.run(run())
     assert result.status is DeliveryStatus.PERMANENT_FAILURE, result
-    assert "refused to connect" in (result.reason or "")
+    assert "refused to connect: the destination is" in (result.reason or "")
+    assert "not an IP address" not in (result.reason or "")
     assert resolver.lookups == [name]
     assert refused == 1
     assert recorder.attempts == []
@@ -274,3 +280,32 @@ def test_documents_encode_as_json_would(value: str) -> None:
     plain = {**document, "nested": dict(nested), "again": dict(nested)}
     assert first == second == json.dumps(plain, separators=(",", ":")).encode()
     assert json.loads(first) == plain
+
+
+class RefusingRecorder(Recorder):
+    """Records the attempt and fails it as a refused connection, without making a socket."""
+
+    def __call__(self, info: tuple[Any, ...]) -> socket.socket:
+        self.attempts.append(str(info[4][0]))
+        raise ConnectionRefusedError("nothing is sent off this machine in a test")
+
+
+def test_each_resolved_address_is_checked_just_before_connecting() -> None:
+    recorder = RefusingRecorder()
+    resolver = MapResolver({"mixed.member.example": ["169.254.169.254", "10.1.1.1", "93.184.216.34"]})
+
+    async def run() -> tuple[SendResult, int]:
+        sender = channel(allow_private=False, resolver=resolver, recorder=recorder)
+        try:
+            return (await sender.send(copies_to(["http://mixed.member.example/hook"])))[
+                0
+            ], sender.guard.refused
+        finally:
+            await sender.aclose()
+
+    result, refused = asyncio.run(run())
+    # The two forbidden addresses never reach the socket factory; the global one does (and is refused
+    # by the recorder here, so nothing leaves the machine).
+    assert refused >= 2
+    assert set(recorder.attempts) == {"93.184.216.34"}
+    assert result.status is DeliveryStatus.TEMPORARY_FAILURE
