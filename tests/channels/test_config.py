@@ -237,3 +237,20 @@ def test_any_document_reads_or_fails_with_our_error_only(document: object) -> No
         return
     assert problems
     assert all(p.path.startswith("$") for p in problems)
+
+
+def test_the_stored_document_is_what_a_cascade_record_accepts(host: PluginHost) -> None:
+    import json
+
+    from cssc_core.storage.records import CascadeRecord
+    from cssc_core.testing import T0
+
+    text = SPEC_EXAMPLE.replace("[acks]", '[acks]\nsecret_env = "CSSC_ACK_KEY"')
+    channels = parse_channels_toml(text, host=host, environ={**ENV, "CSSC_ACK_KEY": "k" * 32})
+    record = CascadeRecord("msg-1", T0, json.dumps(channels.to_document()))
+    assert (
+        channels_from_document(
+            json.loads(record.channels), host=host, environ={**ENV, "CSSC_ACK_KEY": "x" * 20}
+        )
+        == channels
+    )

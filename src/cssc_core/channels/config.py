@@ -64,7 +64,10 @@ _COMMON_KEYS = frozenset(
 )
 _PROVIDER_KEYS = frozenset({"type", "name", "weight"})
 _FAILOVER_KEYS = {"threshold": (0.0, 1.0), "penalty": (0.0, 1.0), "window": (1, 10_000)}
-_SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|api_?key|auth)$")
+# The names the store refuses to keep a value under (storage.records), and ``auth``.
+_SECRET_NAME = re.compile(
+    r"(?:^|[_-])(?:password|passwd|secret|token|api[_-]?key|auth|authorization|credentials?)$", re.IGNORECASE
+)
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
