@@ -165,7 +165,7 @@ def test_auth_over_starttls_with_a_test_ca(sink: MailSink, tmp_path: Path) -> No
             ca_file=ca_file,
             username_env="SMTP_USER",
             password_env="SMTP_PASSWORD",
-            timeout_s=5,
+            timeout_s=20,
         )
         results = send_all(ok, [make_copies(5, "email", lambda i: f"t{i}@example.org")])
         assert {r.status for r in results} == {DeliveryStatus.DELIVERED}
@@ -226,7 +226,7 @@ def test_settings_are_checked_and_secrets_never_shown() -> None:
 def test_a_stalled_server_times_out_and_the_connection_is_replaced(sink: MailSink, plain: int) -> None:
     addresses = ["slow@example.org", "after@example.org"]
     copies = make_copies(2, "email", lambda i: addresses[i])
-    results = send_all(settings(plain, connections=1, timeout_s=0.3), [copies])
+    results = send_all(settings(plain, connections=1, timeout_s=1), [copies])
     assert [r.status for r in results] == [DeliveryStatus.TEMPORARY_FAILURE, DeliveryStatus.DELIVERED]
     assert results[0].reason == "TimeoutError"
     assert [e.rcpt_tos for e in sink.envelopes] == [["after@example.org"]]
@@ -254,3 +254,22 @@ def test_the_login_never_reaches_a_log(
     text = "\n".join(r.getMessage() for r in ours) + repr(results) + repr(refused)
     assert "correct-horse-battery" not in text
     assert "wrong-password-here" not in text
+
+
+def test_an_unreachable_server_fails_the_batch_at_once_without_a_connection_per_copy() -> None:
+    from tests.plugins.channels.servers import free_port
+
+    attempts = []
+
+    class Counting(smtp.SmtpChannel):
+        async def _connect(self) -> Any:
+            attempts.append(1)
+            return await super()._connect()
+
+    channel = Counting(
+        host=LOOPBACK, port=free_port(), tls="none", sender="a@example.org", connections=1, timeout_s=2
+    )
+    results = asyncio.run(channel.send(make_copies(20, "email", lambda i: f"z{i}@example.org")))
+    assert len(results) == 20
+    assert {r.status for r in results} == {DeliveryStatus.TEMPORARY_FAILURE}
+    assert len(attempts) == 1

@@ -178,9 +178,15 @@ class SmtpChannel:
                         item, self.sender, date, self._domain, self._subject(item.subject)
                     )
                     for attempt in (1, 2):
-                        try:
-                            if client is None or not client.is_connected:
+                        if client is None or not client.is_connected:
+                            try:
                                 client = await self._connect()
+                            except aiosmtplib.SMTPAuthenticationError as error:
+                                return _rest(results, batch, error, permanent=True)
+                            except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                                # The server cannot be reached: the rest of the batch waits for a retry.
+                                return _rest(results, batch, error, permanent=False)
+                        try:
                             results.append(await self._send_one(client, item, message))
                             break
                         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
@@ -188,16 +194,6 @@ class SmtpChannel:
                             client = None
                             if attempt == 2:
                                 results.append(SendResult.temporary(item.delivery, _describe(error)))
-                        except aiosmtplib.SMTPAuthenticationError as error:
-                            _discard(client)
-                            client = None
-                            return [
-                                *results,
-                                *(
-                                    SendResult.permanent(i.delivery, _describe(error), provider_fault=True)
-                                    for i in batch[len(results) :]
-                                ),
-                            ]
                         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
                             # A timeout leaves the conversation out of step: never reuse that connection.
                             _discard(client)
@@ -249,6 +245,17 @@ class SmtpChannel:
                 await client.quit()
             except Exception:
                 client.close()
+
+
+def _rest(
+    results: list[SendResult], batch: Sequence[Outgoing], error: BaseException, *, permanent: bool
+) -> list[SendResult]:
+    """``results`` completed with one failure for each copy of the batch not yet tried."""
+    reason = _describe(error)
+    rest = batch[len(results) :]
+    if permanent:  # refused credentials: the provider's fault, and no retry will help
+        return [*results, *(SendResult.permanent(i.delivery, reason, provider_fault=True) for i in rest)]
+    return [*results, *(SendResult.temporary(i.delivery, reason) for i in rest)]
 
 
 def _discard(client: aiosmtplib.SMTP | None) -> None:
