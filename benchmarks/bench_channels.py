@@ -194,7 +194,7 @@ def bench_webhook(quick: bool) -> list[Result]:
     with sink("http") as (port, stats_port):
         url = f"http://{HOST}:{port}/hook"
         ours = raw = float("inf")
-        for _ in range(1 if quick else 5):  # alternate, keep the best of each
+        for _ in range(1 if quick else 7):  # alternate, keep the best of each
             ours = min(ours, asyncio.run(_ours_webhook(url, count)))
             checked = check("webhook", stats(stats_port, reset=True), count)
             raw = min(raw, asyncio.run(_raw_aiohttp(url, count)))
