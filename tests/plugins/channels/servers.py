@@ -37,7 +37,8 @@ class MailSink:
     """An aiosmtpd handler that parses every message it accepts.
 
     Recipients are scripted by their local part: ``bounce`` gets 550, ``later`` 451, ``slow`` an
-    answer only after 3 s, and ``drop`` has its connection dropped at DATA the first time.
+    answer only after 3 s; at DATA, ``reject`` gets 554, ``busy`` 452, and ``drop`` has its
+    connection dropped the first time.
     """
 
     def __init__(self) -> None:
@@ -60,6 +61,10 @@ class MailSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        if envelope.rcpt_tos[0].startswith("reject@"):
+            return "554 5.7.1 message refused"
+        if envelope.rcpt_tos[0].startswith("busy@"):
+            return "452 4.3.1 insufficient storage"
         if envelope.rcpt_tos[0].startswith("drop@") and not self.dropped:
             self.dropped += 1
             assert server.transport is not None

@@ -10,6 +10,8 @@ from typing import Any
 import attrs
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.plugins.channels.copies import MESSAGE, make_copies
 from tests.plugins.channels.servers import serve
 
@@ -193,3 +195,11 @@ def test_settings_are_checked_and_the_token_never_shown() -> None:
     )
     assert "pass" not in repr(basic).replace("sms.example.org", "")
     assert json.dumps(basic.document(make_copies(1, "sms", numbers)[0]))
+
+
+@given(st.text(), st.integers(70, 400))
+def test_a_cut_text_fits_and_keeps_the_marking_line(text: str, limit: int) -> None:
+    marked = "TLP:GREEN\n" + text
+    result = cut(marked, limit)
+    assert len(result) <= limit
+    assert result.startswith("TLP:GREEN")

@@ -106,9 +106,11 @@ def test_refused_recipients_and_a_dropped_connection_are_accounted_for(sink: Mai
         "bounce@example.org",
         "later@example.org",
         "drop@example.org",
+        "reject@example.org",
+        "busy@example.org",
         "ok2@example.org",
     ]
-    copies = make_copies(5, "email", lambda i: addresses[i])
+    copies = make_copies(len(addresses), "email", lambda i: addresses[i])
     results = send_all(settings(plain, connections=1), [copies])
     statuses = {copy.address: result for copy, result in zip(copies, results, strict=True)}
     assert statuses["bounce@example.org"].status is DeliveryStatus.PERMANENT_FAILURE
@@ -116,6 +118,9 @@ def test_refused_recipients_and_a_dropped_connection_are_accounted_for(sink: Mai
     assert not statuses["bounce@example.org"].counts_against_provider
     assert statuses["later@example.org"].status is DeliveryStatus.TEMPORARY_FAILURE
     assert statuses["drop@example.org"].status is DeliveryStatus.DELIVERED
+    assert statuses["reject@example.org"].status is DeliveryStatus.PERMANENT_FAILURE
+    assert statuses["reject@example.org"].reason == "message refused (SMTP 554)"
+    assert statuses["busy@example.org"].status is DeliveryStatus.TEMPORARY_FAILURE
     assert sink.dropped == 1
     assert sorted(e.rcpt_tos[0] for e in sink.envelopes) == [
         "drop@example.org",
