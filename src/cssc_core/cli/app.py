@@ -11,7 +11,14 @@ import sys
 
 import click
 
-from cssc_core.cli import channels_command, demo_command, network_commands, plugins_command, route_command
+from cssc_core.cli import (
+    cascade_commands,
+    channels_command,
+    demo_command,
+    network_commands,
+    plugins_command,
+    route_command,
+)
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -27,6 +34,7 @@ def cli() -> None:
 
 
 for command in (
+    *cascade_commands.COMMANDS,
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
     *route_command.COMMANDS,

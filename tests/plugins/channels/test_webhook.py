@@ -74,7 +74,7 @@ def channel(
     allow_private: bool,
     resolver: AbstractResolver | None = None,
     recorder: Recorder | None = None,
-    timeout_s: float = 5,
+    timeout_s: float = 30,
 ) -> webhook.WebhookChannel:
     guard = GuardedSocketFactory(allow_private=allow_private, inner=recorder or Recorder())
     return webhook.WebhookChannel(
