@@ -254,3 +254,14 @@ def test_the_stored_document_is_what_a_cascade_record_accepts(host: PluginHost) 
         )
         == channels
     )
+
+
+def test_a_relative_outbox_is_in_the_channel_files_folder(tmp_path: Path, host: PluginHost) -> None:
+    path = tmp_path / "conf" / "channels.toml"
+    path.parent.mkdir()
+    path.write_text(
+        'format = "cssc-channels/1"\noutbox = "out"\n[channels.pager]\ntype = "file"\naddress = "phone"\n'
+    )
+    channels = read_channel_file(path, host=host)
+    assert channels.outbox == str(tmp_path / "conf" / "out")
+    assert channels.channels["pager"].options["path"] == str(tmp_path / "conf" / "out" / "pager.jsonl")

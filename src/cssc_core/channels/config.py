@@ -470,11 +470,14 @@ def channels_from_document(
     host: PluginHost | None = None,
     environ: Mapping[str, str] | None = None,
     source: str | None = None,
+    base: str | os.PathLike[str] | None = None,
 ) -> ChannelFile:
     """Reads a ``cssc-channels/1`` document (parsed TOML, or what :meth:`ChannelFile.to_document` wrote).
 
     Args:
         document: The document.
+        base: The folder a relative ``outbox`` is in (a channel file's own folder); None leaves it
+            relative to the current folder.
         host: When given, also checks every channel against the installed plugins
             (:meth:`ChannelFile.check`).
         environ: Where environment variables are looked up (default: the process environment).
@@ -490,6 +493,8 @@ def channels_from_document(
     for key in sorted(set(root) - {"format", "outbox", "acks", "channels", "default"}):
         reader.problem(f"$.{key}", "unknown field")
     outbox = reader.text(root, "outbox", "$") or DEFAULT_OUTBOX
+    if base is not None:
+        outbox = os.path.abspath(os.path.join(base, outbox))
     acks_table = reader.table(root.get("acks", {}), "$.acks")
     for key in sorted(set(acks_table) - {"secret_env", "base_url"}):
         reader.problem(f"$.acks.{key}", "unknown field")
@@ -524,6 +529,7 @@ def parse_channels_toml(
     host: PluginHost | None = None,
     environ: Mapping[str, str] | None = None,
     source: str | None = None,
+    base: str | os.PathLike[str] | None = None,
 ) -> ChannelFile:
     """Reads a channel file's text (see :func:`channels_from_document`).
 
@@ -534,7 +540,7 @@ def parse_channels_toml(
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
-    return channels_from_document(document, host=host, environ=environ, source=source)
+    return channels_from_document(document, host=host, environ=environ, source=source, base=base)
 
 
 def read_channel_file(
@@ -543,7 +549,8 @@ def read_channel_file(
     host: PluginHost | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ChannelFile:
-    """Reads a channel file (see :func:`channels_from_document`).
+    """Reads a channel file (see :func:`channels_from_document`); a relative ``outbox`` is in the
+    file's own folder, so the outbox does not move with the folder a command is run from.
 
     Raises:
         ValidationError: when the file cannot be read or holds problems.
@@ -552,4 +559,6 @@ def read_channel_file(
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ValidationError.single("$", f"cannot read the channel file: {error}", os.fspath(path)) from None
-    return parse_channels_toml(text, host=host, environ=environ, source=os.fspath(path))
+    return parse_channels_toml(
+        text, host=host, environ=environ, source=os.fspath(path), base=Path(path).resolve().parent
+    )
