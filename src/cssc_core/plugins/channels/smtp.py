@@ -146,9 +146,14 @@ class SmtpChannel:
             username=self._username,
             password=self._password,
         )
-        await client.connect()
-        if client.is_ehlo_or_helo_needed:
-            await client.ehlo()
+        try:
+            await client.connect()
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+        except BaseException:
+            # Refused credentials or a failed handshake leave the socket open: close it here.
+            client.close()
+            raise
         return client
 
     def _subject(self, subject: str) -> bytes:
