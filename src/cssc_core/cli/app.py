@@ -11,7 +11,14 @@ import sys
 
 import click
 
-from cssc_core.cli import cascade_commands, demo_command, network_commands, plugins_command, route_command
+from cssc_core.cli import (
+    cascade_commands,
+    channels_command,
+    demo_command,
+    network_commands,
+    plugins_command,
+    route_command,
+)
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -30,8 +37,9 @@ for command in (
     *cascade_commands.COMMANDS,
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
-    *plugins_command.COMMANDS,
     *route_command.COMMANDS,
+    *channels_command.COMMANDS,
+    *plugins_command.COMMANDS,
 ):
     cli.add_command(command)
 
