@@ -10,13 +10,14 @@ Pages:
 
 - ``GET /`` (``?region=CODE`` for another region): the dashboard;
 - ``GET /api/region/CODE``: the same as JSON;
-- ``GET /ack?message=M&contact=C``: records that contact C acknowledged message M (from an ISL of a
-  relayed cell, it also releases the cell) and dispatches what that makes due. A repeat changes
-  nothing.
+- ``GET /ack?t=TOKEN``: where the acknowledgement links in copies point (the channel file's
+  ``[acks] base_url``). The token is checked with :class:`~cssc_core.channels.AckSigner` (signed for
+  one message and one contact, until an expiry); the acknowledgement is then recorded (from an ISL of
+  a relayed cell, it also releases the cell) and what that makes due is dispatched. A repeat changes
+  nothing; a forged, altered or expired token is refused.
 
-The acknowledgement link names the message and the contact. Signed links (a token that only the
-network can make) belong to the channels' configuration; until a portal uses them, it must sit where
-only members reach it.
+The signing key is the one kept in the store, or with ``--secret-env NAME`` the one in that
+environment variable, as the channel file's ``[acks] secret_env`` says.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from cssc_core import CascadeEngine, Clock, NotARecipientError, NotFoundError, SystemClock
+from cssc_core.channels import AckClaim, AckSigner, AckTokenError
 from cssc_core.domain.coverage import coverage
 from cssc_core.plugins.manager import PluginHost, open_store
 from cssc_core.storage.sqlite import sqlite_url
@@ -51,11 +53,16 @@ class Portal:
         db: The SQLite store.
         region: The region shown when a page names none.
         clock: Where the time comes from (acknowledgements are recorded at its time).
+        secret_env: The environment variable holding the acknowledgement key, when the channel
+            file names one; else the key kept in the store.
     """
 
-    def __init__(self, db: Path, *, region: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Path, *, region: str, clock: Clock | None = None, secret_env: str | None = None
+    ) -> None:
         self.db = db
         self.region = region
+        self.secret_env = secret_env
         self.clock = clock or SystemClock()
         self.host = PluginHost.load()
         # One request at a time: the engine dispatches from the store, and one dispatcher is enough.
@@ -107,11 +114,16 @@ class Portal:
             "cascades": cascades,
         }
 
-    def acknowledge(self, message: str, contact: str) -> bool:
-        """Records an acknowledgement; False when it was already recorded."""
+    def acknowledge(self, token: str) -> tuple[AckClaim, bool]:
+        """Records the acknowledgement a link's token makes; False when it was already recorded.
+
+        Raises:
+            AckTokenError: for a forged, altered or expired token.
+        """
         with self._lock, closing(open_store(sqlite_url(self.db), host=self.host)) as store:
+            claim = AckSigner.from_store(store, secret_env=self.secret_env).verify(token, self.clock.now())
             engine = CascadeEngine(store, host=self.host, clock=self.clock, rng=random.Random())
-            return engine.acknowledge(message, contact, via="portal")
+            return claim, engine.acknowledge(claim.message, claim.contact, via="portal")
 
     # --- WSGI -------------------------------------------------------------------------------------
 
@@ -128,12 +140,16 @@ class Portal:
                 body = json.dumps(self.dashboard(path.removeprefix("/api/region/")), indent=1)
                 return _reply(start_response, "200 OK", "application/json", body)
             if path == "/ack":
-                message, contact = query.get("message", ""), query.get("contact", "")
-                new = self.acknowledge(message, contact)
-                said = "Thank you: your acknowledgement is recorded." if new else "Already acknowledged."
-                page = f"<!doctype html><title>Acknowledged</title><p>{html.escape(said)}</p>"
+                claim, new = self.acknowledge(query.get("t", ""))
+                said = "your acknowledgement is recorded" if new else "you had already acknowledged it"
+                page = (
+                    "<!doctype html><title>Acknowledged</title>"
+                    f"<p>Thank you: {html.escape(said)} (message {html.escape(claim.message)}).</p>"
+                )
                 return _reply(start_response, "200 OK", "text/html; charset=utf-8", page)
             return _reply(start_response, "404 Not Found", "text/plain", "not found\n")
+        except AckTokenError as error:
+            return _reply(start_response, "403 Forbidden", "text/plain", f"{error}\n")
         except NotFoundError as error:
             return _reply(start_response, "404 Not Found", "text/plain", f"{error}\n")
         except NotARecipientError as error:
@@ -187,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default="EAST", help="the region shown by default")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--secret-env", help="the environment variable holding the acknowledgement key")
     options = parser.parse_args(argv)
-    server = make_portal_server(Portal(options.db, region=options.region), options.host, options.port)
+    portal = Portal(options.db, region=options.region, secret_env=options.secret_env)
+    server = make_portal_server(portal, options.host, options.port)
     print(f"serving the {options.region} dashboard on http://{options.host}:{server.server_port}/")
     try:
         server.serve_forever()

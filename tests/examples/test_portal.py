@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from cssc_core import CascadeEngine, FakeClock
+from cssc_core.channels import AckSigner
 from cssc_core.formats.message import read_message_file
 from cssc_core.formats.network import read_network_file
 from cssc_core.formats.policy import read_policy_files
@@ -25,6 +26,7 @@ from cssc_core.storage.sqlite import sqlite_url
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SENT = datetime.fromisoformat("2019-06-12T09:00:00+01:00")
+UNTIL = datetime.fromisoformat("2019-06-13T09:00:00+01:00")
 
 
 def _portal_module() -> ModuleType:
@@ -95,11 +97,19 @@ def test_the_dashboard_shows_coverage_and_recent_cascades(portal: tuple[str, Pat
     assert _get(f"{base}/nowhere")[0] == 404
 
 
+def _link(db: Path, base: str, message: str, contact: str) -> str:
+    """The link a copy carries, made as the renderer makes it (the key kept in the store)."""
+    with closing(open_store(sqlite_url(db))) as store:
+        link = AckSigner.from_store(store, base_url=f"{base}/ack").link(message, contact, UNTIL)
+    assert link is not None
+    return link
+
+
 def test_an_acknowledgement_link_from_an_isl_releases_its_cell(portal: tuple[str, Path, FakeClock]) -> None:
     base, db, _ = portal
-    status, page = _get(f"{base}/ack?message=tut-0001&contact=c-lead")
+    status, page = _get(_link(db, base, "tut-0001", "c-lead"))
     assert status == 200
-    assert "acknowledgement is recorded" in page
+    assert "your acknowledgement is recorded" in page
     with closing(open_store(sqlite_url(db))) as store:
         [ack] = store.acknowledgements("tut-0001")
         assert (ack.contact, ack.via) == ("c-lead", "portal")
@@ -111,18 +121,36 @@ def test_an_acknowledgement_link_from_an_isl_releases_its_cell(portal: tuple[str
         ]
         assert {d.contact for d in released} == {"c-castle", "c-books", "c-deputy"}
         assert all(d.status is DeliveryStatus.DELIVERED for d in released)
-    # A repeat changes nothing; an unknown contact or message is not found; a stranger is refused.
-    status, page = _get(f"{base}/ack?message=tut-0001&contact=c-lead")
-    assert (status, "Already acknowledged." in page) == (200, True)
-    assert _get(f"{base}/ack?message=tut-0001&contact=c-nobody")[0] == 404
-    assert _get(f"{base}/ack?message=nothing&contact=c-lead")[0] == 404
+    # A repeat changes nothing; a stranger to the message is refused.
+    status, page = _get(_link(db, base, "tut-0001", "c-lead"))
+    assert status == 200
+    assert "you had already acknowledged it" in page
+    assert _get(_link(db, base, "tut-0001", "c-nobody"))[0] == 404
+    assert _get(_link(db, base, "nothing", "c-lead"))[0] == 404
     with closing(open_store(sqlite_url(db))) as store:
         assert len(store.acknowledgements("tut-0001")) == 1
 
 
+def test_a_forged_altered_or_expired_link_is_refused(portal: tuple[str, Path, FakeClock]) -> None:
+    base, db, clock = portal
+    link = _link(db, base, "tut-0001", "c-castle")
+    forged = AckSigner(b"another key, not the store's").token("tut-0001", "c-castle", UNTIL)
+    token = link.split("t=", 1)[1]
+    for bad in (
+        f"{base}/ack?t={forged}",
+        f"{base}/ack?t=" + token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+        f"{base}/ack",
+    ):
+        assert _get(bad)[0] == 403, bad
+    clock.set(UNTIL)
+    assert _get(link)[0] == 403
+    with closing(open_store(sqlite_url(db))) as store:
+        assert store.acknowledgements("tut-0001") == []
+
+
 def test_only_get_is_served(portal: tuple[str, Path, FakeClock]) -> None:
     base, _, _ = portal
-    request = urllib.request.Request(f"{base}/ack?message=tut-0001&contact=c-lead", method="POST", data=b"")
+    request = urllib.request.Request(f"{base}/", method="POST", data=b"")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     with refused.value:
