@@ -86,7 +86,7 @@ class StepReport:
             relays = f", {len(self.plan.relays)} cells relayed by ISLs" if self.plan.relays else ", direct"
             parts.append(f"{len(self.plan.recipients)} recipients{relays}")
         if self.acknowledgements:
-            parts.append(f"{self.acknowledgements} acknowledgements and releases")
+            parts.append(f"{self.acknowledgements} acknowledgements and releases since the step before")
         parts.append(f"{self.dispatched} deliveries sent, {self.timers} timers handled")
         return f"{head}: {'; '.join(parts)}"
 
