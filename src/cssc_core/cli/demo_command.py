@@ -128,9 +128,9 @@ def _print_report(report: dict[str, Any]) -> None:
         f"{network['contacts']} contacts, {network['isl_roles']} ISL roles.\n"
     )
     click.echo(
-        "Messages, UK time (a contact is reached by its first copy or relay request delivered; time to reach "
-        "runs from\nthe message's sent time; a relay request waits for the end of its ISL's quiet hours, "
-        "and the deadline with it)"
+        "Messages, UK time. A contact is reached by its first copy or relay request delivered; time to\n"
+        "reach runs from the message's sent time. A cell whose ISLs all stay silent waits out each one's\n"
+        "deadline in turn before going direct, so the longest waits are in cells with many deputies."
     )
     echo_table(
         ["sent", "message", "status", "marking", "recipients", "reached", "p50", "p95", "max", "headline"],
