@@ -121,7 +121,7 @@ def _date(value: Any, _: Any) -> date:
     try:
         return date.fromisoformat(_text(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD") from None
+        raise ValueError(f"{fields.clip(value)} is not a date written YYYY-MM-DD") from None
 
 
 def _time(value: Any, _: Any) -> time:
@@ -136,7 +136,7 @@ def _enum(value: Any, type_: type[enum.Enum]) -> enum.Enum:
         return type_(text)
     except ValueError:
         allowed = ", ".join(member.value for member in type_)
-        raise ValueError(f"{text!r} is not one of {allowed}") from None
+        raise ValueError(f"{fields.clip(text)} is not one of {allowed}") from None
 
 
 def _structure_location(converter: cattrs.Converter) -> Callable[[Any, Any], Location]:

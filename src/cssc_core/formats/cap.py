@@ -105,7 +105,7 @@ class _Reader:
             return kind(value.lower())
         except ValueError:
             allowed = ", ".join(_cap_spelling(member) for member in kind)
-            self.problems.append(Problem(f"{path}.{name}", f"{value!r} is not one of {allowed}"))
+            self.problems.append(Problem(f"{path}.{name}", f"{fields.clip(value)} is not one of {allowed}"))
             return None
 
     def datetime(self, element: Element, name: str, path: str, *, required: bool = True) -> datetime | None:
@@ -118,10 +118,14 @@ class _Reader:
             moment = None
         if moment is None or moment.utcoffset() is None:
             self.problems.append(
-                Problem(f"{path}.{name}", f"{value!r} is not a CAP date-time with an offset")
+                Problem(f"{path}.{name}", f"{fields.clip(value)} is not a CAP date-time with an offset")
             )
             return None
-        return moment
+        try:
+            return fields.check_instant(moment)
+        except ValueError as error:
+            self.problems.append(Problem(f"{path}.{name}", str(error)))
+            return None
 
 
 def _cap_spelling(value: str) -> str:
@@ -179,7 +183,7 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
             category = Category(category_text.lower())
         except ValueError:
             reader.problems.append(
-                Problem(f"{info_path}.category", f"{category_text!r} is not a CAP category")
+                Problem(f"{info_path}.category", f"{fields.clip(category_text)} is not a CAP category")
             )
     urgency = reader.enum(main, "urgency", info_path, Urgency)
     severity = reader.enum(main, "severity", info_path, Severity)
@@ -257,7 +261,7 @@ def _marking(root: Element, path: str, reader: _Reader) -> Marking | None:
             try:
                 return Marking(value.upper())
             except ValueError:
-                reader.problems.append(Problem(where, f"{value!r} is not a TLP 2.0 marking"))
+                reader.problems.append(Problem(where, f"{fields.clip(value)} is not a TLP 2.0 marking"))
                 return None
     if reader.text(root, "scope", path) == "Public":
         return Marking.CLEAR
@@ -317,7 +321,7 @@ def _areas(area: Element, path: str, reader: _Reader) -> list[Area]:
                 raise ValueError(f"radius {radius} must be a number of kilometres, 0 or more")
             areas.append(Circle(lat, lon, radius_km))
         except ValueError as error:
-            reader.problems.append(Problem(f"{path}.circle[{index}]", f"{circle.text!r}: {error}"))
+            reader.problems.append(Problem(f"{path}.circle[{index}]", f"{fields.clip(circle.text)}: {error}"))
     for index, geocode in enumerate(area.findall(_NS + "geocode")):
         name = (geocode.findtext(_NS + "valueName") or "").strip()
         value = (geocode.findtext(_NS + "value") or "").strip()

@@ -11,7 +11,6 @@ import functools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from cssc_core.domain.message import (
 )
 from cssc_core.errors import Problem, ValidationError
 from cssc_core.formats._converter import make_converter, problems_from
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_json, load_toml, read_limited
 from cssc_core.formats.network import sort_problems
 
 __all__ = [
@@ -67,12 +67,14 @@ def _aware_datetime(value: Any, _: Any) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date-time written ISO 8601 with an offset") from None
+            raise ValueError(
+                f"{fields.clip(value)} is not a date-time written ISO 8601 with an offset"
+            ) from None
     if not isinstance(value, datetime):
         raise TypeError("expected a date-time written ISO 8601 with an offset")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a date-time needs its offset (+01:00 or Z)")
-    return value
+    return fields.check_instant(value)
 
 
 def _coordinate(check: Callable[[float], float]) -> Callable[[Any], float]:
@@ -135,7 +137,9 @@ def _structure_area(converter: cattrs.Converter) -> Callable[[Any, Any], Area]:
                 return County(fields.check_text(converter.structure(inner, str)))
             district = converter.structure(inner, str).strip().upper()
             if not _OUTWARD_CODE.fullmatch(district):
-                raise ValueError(f"{inner!r} is not a postcode district (the outward code, such as G3)")
+                raise ValueError(
+                    f"{fields.clip(inner)} is not a postcode district (the outward code, such as G3)"
+                )
             return PostcodeDistrict(district)
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as error:
             raise _fail(kind, error) from None
@@ -315,26 +319,13 @@ def message_to_document(message: Message) -> dict[str, Any]:
 
 
 def parse_message_json(text: str | bytes, *, source: str | None = None) -> Message:
-    """Reads a message from ``cssc-message/1`` JSON text."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise ValidationError.single("$", f"not valid JSON: {error.msg} ({where})", source) from None
-    except UnicodeDecodeError:
-        raise ValidationError.single("$", "not valid UTF-8 text", source) from None
-    except RecursionError:
-        raise ValidationError.single("$", "nested too deeply", source) from None
-    return message_from_document(document, source=source)
+    """Reads a message from ``cssc-message/1`` JSON text (or UTF-8 bytes)."""
+    return message_from_document(load_json(text, source), source=source)
 
 
-def parse_message_toml(text: str, *, source: str | None = None) -> Message:
+def parse_message_toml(text: str | bytes, *, source: str | None = None) -> Message:
     """Reads a message from ``cssc-message/1`` TOML text (a null is written by leaving the key out)."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
-    return message_from_document(document, source=source)
+    return message_from_document(load_toml(text, source), source=source)
 
 
 def dumps_message_json(message: Message) -> str:
@@ -357,18 +348,12 @@ def read_message_file(path: Path) -> Message:
     from cssc_core.formats.cap import parse_cap_xml
 
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ValidationError.single("$", f"cannot read the file ({error.strerror})", source) from None
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml", ".xml", ".cap"):
+        raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .xml)", source)
+    raw = read_limited(path, MAX_DOCUMENT_BYTES)
     if suffix == ".json":
         return parse_message_json(raw, source=source)
-    if suffix in (".xml", ".cap"):
-        return parse_cap_xml(raw, source=source)
     if suffix == ".toml":
-        try:
-            return parse_message_toml(raw.decode("utf-8-sig"), source=source)
-        except UnicodeDecodeError:
-            raise ValidationError.single("$", "not valid UTF-8 text", source) from None
-    raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .xml)", source)
+        return parse_message_toml(raw, source=source)
+    return parse_cap_xml(raw, source=source)
