@@ -31,6 +31,7 @@ __all__ = [
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",
+    "normalise_postcode_district",
     "parse_clock_time",
     "parse_duration",
     "parse_instant",
@@ -43,6 +44,7 @@ _POSTCODE = re.compile(
     r"GIR0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRV-Y])"
     r"[0-9][ABD-HJLNP-UW-Z]{2}"
 )
+_OUTWARD_CODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?|GIR")
 _DURATION = re.compile(r"(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?")
 _SECONDS = re.compile(r"[0-9]{1,12}")
 MAX_DURATION_S = 366 * 24 * 3600
@@ -118,6 +120,14 @@ def _validate_email(value: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _normalise_email_domain(domain: str) -> str:
     return _validate_email(f"postmaster@{domain}").rpartition("@")[2]
+
+
+def normalise_postcode_district(value: str) -> str:
+    """A postcode district (the outward code, such as ``G3``), returned upper-case."""
+    district = value.strip().upper()
+    if not _OUTWARD_CODE.fullmatch(district):
+        raise ValueError(f"{clip(value)} is not a postcode district (the outward code, such as G3)")
+    return district
 
 
 def normalise_postcode(value: str) -> str:

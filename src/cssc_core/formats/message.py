@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +52,6 @@ __all__ = [
 MESSAGE_FORMAT = "cssc-message/1"
 _LANGUAGES = ("cy",)
 _AREA_KINDS = ("circle", "polygon", "county", "postcode_district")
-_OUTWARD_CODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?|GIR")
 
 
 def _fail(key: str, error: Exception) -> ClassValidationError:
@@ -135,12 +133,7 @@ def _structure_area(converter: cattrs.Converter) -> Callable[[Any, Any], Area]:
                 return polygon(inner)
             if kind == "county":
                 return County(fields.check_text(converter.structure(inner, str)))
-            district = converter.structure(inner, str).strip().upper()
-            if not _OUTWARD_CODE.fullmatch(district):
-                raise ValueError(
-                    f"{fields.clip(inner)} is not a postcode district (the outward code, such as G3)"
-                )
-            return PostcodeDistrict(district)
+            return PostcodeDistrict(fields.normalise_postcode_district(converter.structure(inner, str)))
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as error:
             raise _fail(kind, error) from None
 
