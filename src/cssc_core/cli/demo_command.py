@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cssc_core.cli.options import json_option
+from cssc_core.cli.options import FilePath, json_option
 from cssc_core.cli.tables import echo_json, echo_table
 from cssc_core.domain.coverage import CoverageRow, coverage
 from cssc_core.domain.models import IslRole
@@ -69,7 +69,7 @@ def network_summary(network: Network, today: date) -> dict[str, Any]:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FilePath(path_type=Path, file_okay=False),
     default=Path("cssc-demo"),
     show_default=True,
     help="The folder the demo works in (its SQLite file and outbox).",

@@ -374,9 +374,12 @@ class SqliteStore:
         self.path = str(path)
         # One connection shared by the threads of a process; _lock serialises them, and a transaction
         # holds it to the end, so another thread's call never lands inside it.
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+        except (sqlite3.Error, ValueError) as error:  # a missing folder, a NUL in the name
+            raise StorageError(f"cannot open {self.path!r} as a cssc store: {error}") from None
         self._lock = threading.RLock()
         self._depth = 0
         self._scrub_wal = False
@@ -983,6 +986,8 @@ def _open(url: str) -> SqliteStore:
         raise ValidationError.single("--store", f"expected sqlite:///PATH, got {url!r}")
     encoded, _, query = rest[1:].partition("?")
     path = unquote(encoded)
+    if "\x00" in path:
+        raise ValidationError.single("--store", "a file name cannot hold a NUL character")
     options = dict(parse_qsl(query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL")
     if options or synchronous.upper() not in {"FULL", "NORMAL"}:
