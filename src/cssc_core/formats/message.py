@@ -18,7 +18,7 @@ from typing import Any
 import cattrs
 import tomli_w
 from cattrs.errors import AttributeValidationNote, ClassValidationError
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import override
 
 from cssc_core.domain import fields
 from cssc_core.domain.message import (
@@ -33,7 +33,7 @@ from cssc_core.domain.message import (
     PostcodeDistrict,
 )
 from cssc_core.errors import Problem, ValidationError
-from cssc_core.formats._converter import make_converter, problems_from
+from cssc_core.formats._converter import make_converter, object_structure_fn, problems_from
 from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_json, load_toml, read_limited
 from cssc_core.formats.network import sort_problems
 
@@ -95,7 +95,7 @@ def _radius(value: float) -> float:
 
 
 def _structure_area(converter: cattrs.Converter) -> Callable[[Any, Any], Area]:
-    circle = make_dict_structure_fn(
+    circle = object_structure_fn(
         Circle,
         converter,
         lat=override(struct_hook=lambda v, _: _latitude(v)),
@@ -174,13 +174,13 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda t: t == Area, _structure_area(converter))
     converter.register_structure_hook(
         LanguageBlock,
-        make_dict_structure_fn(
+        object_structure_fn(
             LanguageBlock, converter, headline=text, body=optional_text, instruction=optional_text
         ),
     )
     converter.register_structure_hook(
         Audience,
-        make_dict_structure_fn(
+        object_structure_fn(
             Audience,
             converter,
             regions=_identifier_list(converter),
@@ -191,7 +191,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Message,
-        make_dict_structure_fn(
+        object_structure_fn(
             Message,
             converter,
             id=identifier,

@@ -142,9 +142,12 @@ def _skeleton(item: Any) -> Organisation | None:
 def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
     """Orders problems as their places appear in the document (``[10]`` after ``[9]``)."""
 
-    def key(problem: Problem) -> list[tuple[int, int | str]]:
+    def key(problem: Problem) -> list[tuple[int, int, str]]:
+        # Indexes compare as numbers (by length, then digits) without converting them: an unknown
+        # key may be thousands of digits long, or digits that int() does not read ("²").
         return [
-            (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[\[\].]+", problem.path)
+            (0, len(part), part) if part.isascii() and part.isdigit() else (1, 0, part)
+            for part in re.split(r"[\[\].]+", problem.path)
         ]
 
     return sorted(problems, key=key)

@@ -17,13 +17,13 @@ import attrs
 import cattrs
 import tomli_w
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import override
 
 from cssc_core.domain import fields
 from cssc_core.domain.marking import Marking
 from cssc_core.domain.message import Category, Certainty, MessageType, Severity, Status, Urgency
 from cssc_core.errors import Problem, ValidationError
-from cssc_core.formats._converter import make_converter, structure
+from cssc_core.formats._converter import make_converter, object_structure_fn, structure
 from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_toml, read_limited
 from cssc_core.formats.network import sort_problems
 from cssc_core.routing.policy import (
@@ -116,10 +116,10 @@ def _converter() -> cattrs.Converter:
         name: override(struct_hook=_checked_list(_one_of(allowed) if allowed else fields.check_text))
         for name, allowed in _MATCH_VALUES.items()
     }
-    converter.register_structure_hook(Match, make_dict_structure_fn(Match, converter, **match_hooks))
+    converter.register_structure_hook(Match, object_structure_fn(Match, converter, **match_hooks))
     converter.register_structure_hook(
         Select,
-        make_dict_structure_fn(
+        object_structure_fn(
             Select,
             converter,
             sectors=override(struct_hook=_checked_list(fields.check_identifier)),
@@ -129,7 +129,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Settings,
-        make_dict_structure_fn(
+        object_structure_fn(
             Settings,
             converter,
             channels=override(struct_hook=_channels),
@@ -139,7 +139,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Route,
-        make_dict_structure_fn(
+        object_structure_fn(
             Route,
             converter,
             name=override(struct_hook=lambda v, _: fields.check_identifier(converter.structure(v, str))),
