@@ -91,6 +91,7 @@ def test_exit_statuses(
         # Regression: click.Path's os.stat raised ValueError for a NUL in a file name.
         (["export", "--db", "x\x00.db"], 2, "NUL"),
         (["import", "x\x00.json", "--db", "{tmp}/x.db"], 2, "NUL"),
+        (["import", "\ud800.json", "--db", "{tmp}/x.db"], 2, "cannot be a file name"),
         (["export", "--store", "sqlite:///x%00.db"], 2, "NUL"),
         # Regression: an instant that overflows when converted to UTC.
         (["coverage", "--db", "{tmp}/x.db", "--at", "0001-01-01T00:00:00+01:00"], 2, "1900 and 9000"),

@@ -6,6 +6,7 @@ backend by its URL scheme; both at once is bad input (exit 2).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,9 +39,9 @@ DEFAULT_DB = Path("cssc.db")
 
 
 class FilePath(click.Path):
-    """``click.Path`` that refuses a NUL character in the name as bad input.
+    """``click.Path`` that refuses a name with a NUL character, or one the file system cannot encode.
 
-    ``click.Path`` looks the name up with ``os.stat``, which raises ``ValueError`` for a NUL; every
+    ``click.Path`` looks the name up with ``os.stat``, which raises ``ValueError`` for those; every
     command takes its file names through this type instead, so such a name exits 2 like other bad input.
     """
 
@@ -48,6 +49,10 @@ class FilePath(click.Path):
         """Refuses a name holding NUL, then converts as ``click.Path`` does."""
         if "\x00" in str(value):
             self.fail("a file name cannot hold a NUL character", param, ctx)
+        try:
+            os.fsencode(value)
+        except UnicodeEncodeError:
+            self.fail(f"{value!r} cannot be a file name here", param, ctx)
         return super().convert(value, param, ctx)
 
 
