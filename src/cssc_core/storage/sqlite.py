@@ -61,6 +61,9 @@ __all__ = ["SCHEMA_VERSION", "SqliteStore", "cssc_storage_backends", "sqlite_url
 # index's WHERE term word for word for SQLite to use the index.
 _OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 
+# A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
+_SCRUB_PENDING = "storage.wal-scrub-pending"
+
 _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         1,
@@ -389,6 +392,8 @@ class SqliteStore:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
+            if self._scrub_pending():
+                self._scrub()
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise StorageError(f"cannot open {self.path} as a cssc store: {error}") from None
@@ -442,7 +447,12 @@ class SqliteStore:
 
     @_serialised
     def close(self) -> None:
-        """Closes the connection."""
+        """Closes the connection, first scrubbing the WAL if an erasure left that pending."""
+        try:
+            if self._scrub_pending():
+                self._scrub()
+        except sqlite3.Error:
+            pass  # another process holds the file busy: whichever store closes or erases next scrubs it
         self._db.close()
 
     @contextmanager
@@ -481,10 +491,34 @@ class SqliteStore:
         finally:
             self._depth = 0
         if self._scrub_wal:
-            # Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies
-            # the new pages over them and the WAL is truncated.
             self._scrub_wal = False
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._scrub()
+
+    def _scrub(self) -> None:
+        """Checkpoints and truncates the WAL, and clears the pending mark once that worked.
+
+        Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies the new
+        pages over them and the WAL is truncated. While another connection reads an older snapshot,
+        the checkpoint cannot finish; the mark, stored with the erasure, stays, and the next store on
+        this file to open, commit an erasure or close tries again.
+        """
+        # A TRUNCATE checkpoint waits for readers as long as the busy timeout allows: do not wait
+        # here, the next try comes soon enough.
+        timeout = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        if busy:
+            return
+        self._db.execute("DELETE FROM settings WHERE key = ?", (_SCRUB_PENDING,))
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _scrub_pending(self) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM settings WHERE key = ?", (_SCRUB_PENDING,)).fetchone() is not None
+        )
 
     # --- the network -------------------------------------------------------------------------------
 
@@ -596,6 +630,7 @@ class SqliteStore:
             )
             self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
             self.append_audit([AuditEntry(at=at, event="contact-erased", contact=contact_id)])
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, '1')", (_SCRUB_PENDING,))
             self._scrub_wal = True
         return grave
 
