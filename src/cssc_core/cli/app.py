@@ -11,7 +11,13 @@ import sys
 
 import click
 
-from cssc_core.cli import demo_command, network_commands, plugins_command, route_command
+from cssc_core.cli import (
+    demo_command,
+    network_commands,
+    plugins_command,
+    privacy_commands,
+    route_command,
+)
 from cssc_core.errors import CsscError, ValidationError
 
 __all__ = ["cli", "main"]
@@ -30,6 +36,7 @@ for command in (
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
     *plugins_command.COMMANDS,
+    *privacy_commands.COMMANDS,
     *route_command.COMMANDS,
 ):
     cli.add_command(command)
