@@ -190,9 +190,19 @@ def _serialised(method: Callable[Concatenate[SqliteStore, P], R]) -> Callable[Co
     @functools.wraps(method)
     def serialised(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.IntegrityError:
+                raise  # a broken invariant, not a failing store: the methods map the ones they expect
+            except sqlite3.Error as error:
+                raise _failed(self, error) from error
 
     return serialised
+
+
+def _failed(store: SqliteStore, error: sqlite3.Error) -> StorageError:
+    """A failing database (disk full, I/O error, locked past the timeout) as the library's error."""
+    return StorageError(f"the store {store.path} failed: {error}")
 
 
 class _HistoryLines:
@@ -478,11 +488,17 @@ class SqliteStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _failed(self, error) from error
         self._depth = 1
         try:
             yield
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise _failed(self, error) from error
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
