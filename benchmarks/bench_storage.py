@@ -8,19 +8,25 @@ Prints two ratios (targets in brackets):
 - the undelivered lookup: time of ``SqliteStore.undelivered`` divided by the raw indexed query it
   runs [<= 1.5].
 
-Usage: ``python benchmarks/bench_storage.py [--deliveries N] [--batch B] [--rounds R]``.
+Usage: ``python benchmarks/bench_storage.py [--deliveries N] [--batch B] [--rounds R]``, or through
+the harness, ``python -m benchmarks storage``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 import tempfile
 import time
 import timeit
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._harness import Result
 from cssc_core.storage.records import (
     CascadeRecord,
     Delivery,
@@ -138,6 +144,32 @@ def bench_lookup(directory: Path, count: int, rounds: int) -> tuple[float, float
     db.close()
     store.close()
     return ours_best, raw_best, count
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Both comparisons as harness results (``python -m benchmarks storage``); times, not rates."""
+    count, rounds = (2_000, 2) if quick else (20_000, 5)
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        ours_w, raw_w = bench_writes(directory, count, 500, rounds)
+        ours_l, raw_l, rows = bench_lookup(directory, count, rounds)
+    return [
+        Result(
+            name=f"batched status writes ({count:,} in batches of 500)",
+            seconds=ours_w,
+            reference="raw sqlite3 executemany",
+            reference_seconds=raw_w,
+            target="<= 1.25x (throughput >= 0.8x raw)",
+            detail=f"{count / ours_w:,.0f}/s against {count / raw_w:,.0f}/s, synchronous=FULL",
+        ),
+        Result(
+            name=f"undelivered lookup ({rows:,} rows)",
+            seconds=ours_l,
+            reference="raw indexed query",
+            reference_seconds=raw_l,
+            target="<= 1.5x",
+        ),
+    ]
 
 
 def main() -> None:

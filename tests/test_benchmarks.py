@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,21 @@ def test_the_storage_benchmark_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "batched status writes:" in done.stdout
     assert "undelivered lookup (200 rows):" in done.stdout
+
+
+def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(output.read_text("utf-8"))
+    names = {result["benchmark"] for result in report["results"]}
+    assert {"load", "routing", "storage"} <= names
+    assert all(result["seconds"] > 0 and result["reference_seconds"] > 0 for result in report["results"])
