@@ -1,15 +1,19 @@
-"""``cssc erase``: a contact's personal data erased from the store, its id kept as a tombstone."""
+"""``cssc erase`` and ``cssc purge``: personal data erased from the store and the outbox; retention."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from cssc_core.cli import main
+from cssc_core.cli.privacy_commands import PERSONAL_FIELDS
 from cssc_core.formats.network import dumps_network_json
+from cssc_core.storage.records import DeliveryStatus, DeliveryUpdate
 from cssc_core.storage.sqlite import SqliteStore
-from cssc_core.testing import sample_network
+from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
 
 
 @pytest.fixture
@@ -53,3 +57,66 @@ def test_erasing_again_changes_nothing_more(db: Path) -> None:
 def test_an_unknown_contact_is_bad_input(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["erase", "--contact", "nobody", "--db", str(db)]) == 2
     assert "--contact: unknown contact 'nobody'" in capsys.readouterr().err
+
+
+def _outbox_line(delivery: str, contact: str) -> dict[str, object]:
+    return {
+        "delivery": delivery,
+        "message": "msg-1",
+        "contact": contact,
+        "channel": "email",
+        "address": f"{contact}@example.org",
+        "kind": "message",
+        "idempotency_key": f"key-{delivery}",
+        "subject": "TLP:GREEN Suspicious item",
+        "body": f"Dear {contact}, a suspicious item.",
+        "payload": {"to": f"{contact}@example.org"},
+    }
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    lines = [_outbox_line("d-1", "c-0001"), _outbox_line("d-2", "c-0002"), _outbox_line("d-3", "c-0001")]
+    text = "".join(json.dumps(line) + "\n" for line in lines) + '{"delivery": "d-4", "cut sh'
+    (folder / "email.jsonl").write_text(text, "utf-8")
+    return folder
+
+
+def _lines(outbox: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (outbox / "email.jsonl").read_text("utf-8").splitlines()[:3]]
+
+
+def test_erase_scrubs_the_contacts_copies_in_the_outbox(db: Path, outbox: Path) -> None:
+    assert main(["erase", "--contact", "c-0001", "--db", str(db), "--outbox", str(outbox)]) == 0
+    first, second, third = _lines(outbox)
+    for line in (first, third):
+        assert {field: line[field] for field in PERSONAL_FIELDS} == dict.fromkeys(PERSONAL_FIELDS)
+        assert (line["delivery"], line["contact"]) in {("d-1", "c-0001"), ("d-3", "c-0001")}
+    assert second == _outbox_line("d-2", "c-0002")
+    assert b"c-0001@example.org" not in (outbox / "email.jsonl").read_bytes()
+    assert (outbox / "email.jsonl").read_text("utf-8").endswith('{"delivery": "d-4", "cut sh')
+
+
+def test_purge_scrubs_copies_whose_delivery_ended_before_the_retention_period(db: Path, outbox: Path) -> None:
+    store = SqliteStore(db)
+    store.start_cascade(
+        sample_cascade(), sample_message(), [sample_delivery(d) for d in ("d-1", "d-2", "d-3")]
+    )
+    store.update_deliveries([DeliveryUpdate("d-1", DeliveryStatus.CANCELLED, T0)])
+    store.update_deliveries([DeliveryUpdate("d-2", DeliveryStatus.CANCELLED, T0 + timedelta(days=20))])
+    store.close()
+    at = (T0 + timedelta(days=31)).isoformat()
+    argv = ["purge", "--older-than", "30", "--db", str(db), "--outbox", str(outbox), "--at", at]
+    assert main(argv) == 0
+    first, second, third = _lines(outbox)
+    assert first["address"] is None
+    assert first["body"] is None
+    assert (first["delivery"], first["contact"], first["channel"]) == ("d-1", "c-0001", "email")
+    assert second == _outbox_line("d-2", "c-0002")  # ended 11 days ago: kept
+    assert third == _outbox_line("d-3", "c-0001")  # not ended: kept
+
+
+def test_purge_needs_a_number_of_days(db: Path) -> None:
+    assert main(["purge", "--older-than", "-1", "--db", str(db)]) == 2

@@ -1,35 +1,123 @@
-"""``cssc erase``: a contact's right to erasure (UK GDPR article 17), from the store and from plugins.
+"""``cssc erase`` and ``cssc purge``: erasure and retention (UK GDPR articles 17 and 5(1)(e)).
 
-The store replaces the contact with a pseudonymous tombstone (same id, nothing personal), drops its
-roles and scrubs the freed space on disk; then every plugin hears of it through
-``cssc_contact_erased`` and removes what it keeps (a file channel's outbox, say).
+``erase`` replaces a contact in the store with a pseudonymous tombstone (same id, nothing personal),
+drops its roles and scrubs the freed space on disk; it removes the contact's addresses and copies from
+the file channels' outbox; then every plugin hears of it through ``cssc_contact_erased`` and removes
+what it keeps.
+
+``purge`` applies a retention period: in the outbox, copies whose delivery ended (delivered, failed,
+expired or cancelled) more than DAYS days ago lose their address, subject, body and payload, keeping
+the ids that statistics and deduplication need.
+
+Outbox files are rewritten whole (a new file, fsynced, then renamed over the old one), so that a crash
+leaves either the old or the new file, never half of one.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Callable
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from cssc_core.cli.options import at_option, clock_from_option, open_store_from_options, store_options
-from cssc_core.errors import NotFoundError, ValidationError
+from cssc_core.cli.options import (
+    FilePath,
+    at_option,
+    clock_from_option,
+    open_store_from_options,
+    store_options,
+)
+from cssc_core.errors import CsscError, NotFoundError, ValidationError
 from cssc_core.plugins.manager import PluginHost
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "PERSONAL_FIELDS", "scrub_outbox"]
+
+PERSONAL_FIELDS = ("address", "subject", "body", "payload")
+"""The fields of an outbox line that carry an address or the copy's content."""
+
+DEFAULT_OUTBOX = Path("cssc-outbox")
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def scrub_outbox(folder: Path, scrub: Callable[[dict[str, Any]], bool]) -> int:
+    """Blanks :data:`PERSONAL_FIELDS` in every outbox line (``*.jsonl`` in ``folder``) that ``scrub``
+    selects, rewriting each changed file atomically.
+
+    Returns:
+        How many lines were scrubbed.
+
+    Raises:
+        CsscError: when an outbox file cannot be read or rewritten.
+    """
+    scrubbed = 0
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        try:
+            lines = path.read_text("utf-8").splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError) as error:
+            raise CsscError(f"cannot read the outbox {path}: {error}") from None
+        changed = False
+        for index, line in enumerate(lines):
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash: nothing readable to keep or scrub
+            if not isinstance(document, dict) or not scrub(document):
+                continue
+            if all(document.get(field) is None for field in PERSONAL_FIELDS):
+                continue
+            document.update(dict.fromkeys(PERSONAL_FIELDS))
+            lines[index] = json.dumps(document, ensure_ascii=False) + "\n"
+            changed = True
+            scrubbed += 1
+        if changed:
+            _replace(path, "".join(lines))
+    return scrubbed
+
+
+def _replace(path: Path, text: str) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise CsscError(f"cannot rewrite the outbox {path}: {error.strerror or error}") from None
+
+
+def outbox_option(function: F) -> F:
+    """Adds ``--outbox DIR`` (parameter ``outbox``): the file channels' folder."""
+    return click.option(
+        "--outbox",
+        metavar="DIR",
+        type=FilePath(path_type=Path, file_okay=False),
+        default=DEFAULT_OUTBOX,
+        show_default=True,
+        help="The file channels' outbox folder.",
+    )(function)
 
 
 @click.command("erase")
 @click.option("--contact", "contact_id", metavar="ID", required=True, help="The contact to erase.")
+@outbox_option
 @store_options
 @at_option
-def erase_command(contact_id: str, db: Path | None, store: str | None, at: str | None) -> None:
+def erase_command(contact_id: str, outbox: Path, db: Path | None, store: str | None, at: str | None) -> None:
     """Erase a contact's personal data, leaving a pseudonymous tombstone.
 
     The contact keeps its id, so delivery counts, acknowledgements and deduplication still add up; its
     name, addresses, channels and preferences are removed, with its roles, from the store and from the
-    database file on disk, and plugins remove what they keep of it. An unknown contact is bad input
-    (exit 2); erasing a contact again changes nothing more.
+    database file on disk; its copies in the outbox lose their address and content; plugins remove
+    what they keep of it. An unknown contact is bad input (exit 2); erasing a contact again changes
+    nothing more.
     """
     now = clock_from_option(at).now()
     host = PluginHost.load()
@@ -38,8 +126,42 @@ def erase_command(contact_id: str, db: Path | None, store: str | None, at: str |
             opened.erase_contact(contact_id, now)
         except NotFoundError as error:
             raise ValidationError.single("--contact", str(error)) from None
+    copies = scrub_outbox(outbox, lambda line: line.get("contact") == contact_id)
     host.contact_erased(contact_id, now)
-    click.echo(f"erased contact {contact_id}: a tombstone keeps its id, nothing personal")
+    click.echo(
+        f"erased contact {contact_id}: a tombstone keeps its id, nothing personal; "
+        f"{copies} outbox {'copy' if copies == 1 else 'copies'} scrubbed"
+    )
 
 
-COMMANDS: tuple[click.Command, ...] = (erase_command,)
+@click.command("purge")
+@click.option(
+    "--older-than",
+    "days",
+    metavar="DAYS",
+    type=click.IntRange(min=0, max=36_600),
+    required=True,
+    help="Scrub copies whose delivery ended more than DAYS days ago.",
+)
+@outbox_option
+@store_options
+@at_option
+def purge_command(days: int, outbox: Path, db: Path | None, store: str | None, at: str | None) -> None:
+    """Apply a retention period to the outbox: old copies lose their address and content.
+
+    A copy is purged when its delivery reached a final status (delivered, failed, expired or
+    cancelled) more than DAYS days before now (or --at). Its line keeps the delivery, message and
+    contact ids, the channel and the kind, so that statistics still add up.
+    """
+    cutoff = clock_from_option(at).now() - timedelta(days=days)
+    ended: set[str] = set()
+    with closing(open_store_from_options(db, store)) as opened:
+        for message in opened.messages():
+            for delivery in opened.deliveries_of(message.id):
+                if delivery.status.is_final and delivery.history and delivery.history[-1].at < cutoff:
+                    ended.add(delivery.id)
+    copies = scrub_outbox(outbox, lambda line: line.get("delivery") in ended)
+    click.echo(f"purged {copies} outbox {'copy' if copies == 1 else 'copies'} ended before {cutoff:%Y-%m-%d}")
+
+
+COMMANDS: tuple[click.Command, ...] = (erase_command, purge_command)
