@@ -48,3 +48,17 @@ def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
     names = {result["benchmark"] for result in report["results"]}
     assert {"load", "routing", "storage"} <= names
     assert all(result["seconds"] > 0 and result["reference_seconds"] > 0 for result in report["results"])
+
+
+def test_the_crash_point_runner_prints_its_table() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "crash_points.py"), "--quiet", "--limit", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "crash points tried                            3" in done.stdout
+    assert "deliveries lost (must be 0)                   0" in done.stdout

@@ -14,6 +14,7 @@ import attrs
 __all__ = [
     "ConflictError",
     "CsscError",
+    "NotARecipientError",
     "NotFoundError",
     "PluginError",
     "Problem",
@@ -68,6 +69,10 @@ class ValidationError(CsscError, ValueError):
 
 class NotFoundError(CsscError, LookupError):
     """A lookup named something (an organisation, a contact, a message) that does not exist."""
+
+
+class NotARecipientError(CsscError, LookupError):
+    """A contact acted on a message (acknowledged it, say) that it is neither a recipient nor an ISL of."""
 
 
 class ConflictError(CsscError, ValueError):

@@ -5,26 +5,38 @@ A backend or channel that drifts from its protocol fails the type check here, be
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cssc_core import (
     BlockingChannel,
+    CascadeEngine,
+    CascadeStatus,
     Channel,
     ChannelPlugin,
     ChannelSettings,
+    ChannelSetup,
     Clock,
     DeliveryStatusChange,
     FakeClock,
     Outgoing,
     PluginHost,
+    Renderer,
+    RetryPolicy,
+    RunReport,
+    SendReport,
     SendResult,
     StorageBackend,
     Store,
     SystemClock,
     hookimpl,
     open_store,
+    read_channel_setup,
+    render_copy,
 )
+from cssc_core.cascade import Progress
+from cssc_core.formats.message import read_message_file
 from cssc_core.plugins import ChannelFactory, as_async
 from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.sqlite import SqliteStore
@@ -84,3 +96,36 @@ def facade(host: PluginHost, changes: Sequence[DeliveryStatusChange]) -> Store:
     plugin: ChannelPlugin = host.channel_plugin("recording")
     assert plugin.name == "recording"
     return host.open_store("sqlite:///cssc.db")
+
+
+class CountingProgress:
+    def __init__(self) -> None:
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.done = 0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+
+
+def a_cascade_engine_drives_a_cascade(
+    store: Store, path: Path
+) -> tuple[SendReport, RunReport, bool, CascadeStatus]:
+    setup: ChannelSetup = read_channel_setup(path)
+    renderer: Renderer = render_copy
+    progress: Progress = CountingProgress()
+    engine = CascadeEngine(
+        store,
+        clock=FakeClock(SystemClock().now()),
+        rng=random.Random(1),
+        retry=RetryPolicy(max_attempts=3),
+        renderer=renderer,
+        channels=setup,
+        progress=progress,
+    )
+    message = read_message_file(path)
+    sent = engine.send(message)
+    ran = engine.tick()
+    new = engine.acknowledge(message.id, "c-0001", via="portal")
+    return sent, ran, new, engine.status(message.id)

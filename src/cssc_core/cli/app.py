@@ -12,6 +12,7 @@ import sys
 import click
 
 from cssc_core.cli import (
+    cascade_commands,
     demo_command,
     network_commands,
     plugins_command,
@@ -33,6 +34,7 @@ def cli() -> None:
 
 
 for command in (
+    *cascade_commands.COMMANDS,
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
     *plugins_command.COMMANDS,

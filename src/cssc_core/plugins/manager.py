@@ -56,6 +56,7 @@ ALLOW_VARIABLE = "CSSC_ALLOW_PLUGINS"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "cssc_core.storage.memory",
     "cssc_core.storage.sqlite",
+    "cssc_core.plugins.channels.file",
 )
 """The modules registered as built-in plugins, in order; each is named by its module."""
 

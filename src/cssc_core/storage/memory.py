@@ -287,6 +287,11 @@ class MemoryStore:
         for timer_id in timer_ids:
             self._state.timers.pop(timer_id, None)
 
+    def timers_of(self, message_id: str) -> list[Timer]:
+        """A message's timers in (due, id) order."""
+        found = (t for t in self._state.timers.values() if t.message == message_id)
+        return sorted(found, key=lambda t: (t.due_at, t.id))
+
     def next_due(self) -> datetime | None:
         """The earliest due time of a delivery or timer."""
         times = [d.due_at for d in self._state.deliveries.values() if d.due_at is not None]

@@ -195,6 +195,10 @@ class Store(Protocol):
         """Removes timers (done or no longer needed); unknown ids are ignored."""
         ...
 
+    def timers_of(self, message_id: str) -> list[Timer]:
+        """The timers of one message still to fall due, ordered by (due time, id)."""
+        ...
+
     def next_due(self) -> datetime | None:
         """The earliest time at which a delivery or a timer falls due, or None when none will."""
         ...

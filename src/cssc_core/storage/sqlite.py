@@ -153,6 +153,11 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
         ),
     ),
+    (
+        2,
+        "timers by message, for timers_of",
+        ("CREATE INDEX timers_by_message ON timers (message, due_at, id)",),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -933,6 +938,15 @@ class SqliteStore:
         """Removes timers; unknown ids are ignored."""
         with self.transaction():
             self._db.executemany("DELETE FROM timers WHERE id = ?", ((timer_id,) for timer_id in timer_ids))
+
+    @_serialised
+    def timers_of(self, message_id: str) -> list[Timer]:
+        """A message's timers in (due, id) order."""
+        rows = self._db.execute(
+            "SELECT id, message, kind, due_at, subject FROM timers WHERE message = ? ORDER BY due_at, id",
+            (message_id,),
+        )
+        return [_timer_from_row(row) for row in rows]
 
     @_serialised
     def next_due(self) -> datetime | None:

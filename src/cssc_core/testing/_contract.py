@@ -418,6 +418,20 @@ class StoreContract(abc.ABC):
             Timer("t-2", "m", "ack-timeout", T0 + _minutes(2), "c-1")
         ]
 
+    def test_timers_of_a_message_are_listed_in_due_order(self, store: Store) -> None:
+        store.add_timers(
+            [
+                Timer("t-b", "m", "ack-timeout", T0 + _minutes(2), "c-1"),
+                Timer("t-a", "m", "relay-deadline", T0 + _minutes(2), "EAST/retail"),
+                Timer("t-c", "m", "expiry", T0 + _minutes(1)),
+                Timer("t-x", "other", "expiry", T0),
+            ]
+        )
+        assert [t.id for t in store.timers_of("m")] == ["t-c", "t-a", "t-b"]
+        store.remove_timers(["t-a"])
+        assert [t.id for t in store.timers_of("m")] == ["t-c", "t-b"]
+        assert store.timers_of("unknown") == []
+
     def test_an_acknowledgement_is_recorded_once(self, store: Store) -> None:
         first = Acknowledgement("msg-1", "c-2", T0, "portal")
         assert store.record_acknowledgement(first)

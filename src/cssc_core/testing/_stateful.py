@@ -217,6 +217,7 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
             else:
                 self.same(lambda s: s.add_timers([Timer(timer, message, "ack-timeout", self.now + offset)]))
             self.same(lambda s: s.due_timers(self.now, 2))
+            self.same(lambda s: s.timers_of(message))
 
         @rule(message=st.sampled_from(MESSAGES), contact=st.sampled_from(["c1", "c2"]))
         def acknowledge(self, message: str, contact: str) -> None:

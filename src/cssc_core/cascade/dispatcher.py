@@ -1,0 +1,292 @@
+"""The dispatcher: claims due deliveries with a lease, sends them through the channel plugins, records
+what happened (SPEC.md section 7).
+
+Each pass claims up to a batch of due deliveries (``sending``, leased to this worker), renders each
+into the copy its channel sends, and sends the copies of every channel concurrently: up to the
+channel's ``concurrency`` calls in flight, at most ``rate_per_s`` copies a second. The results of each
+call are recorded in one transaction as soon as it returns, together with what they set off: a
+relay deadline or acknowledgement timeout starting, the next channel after a permanent failure, a
+copy no longer needed once a relay request reached its contact.
+
+A temporary failure is tried again after an exponential backoff with jitter drawn from the injected
+random source: the time is stored as ``next_attempt_at``, never slept on. When the attempts run out
+it becomes a ``technical-failure``. A delivery the store has recorded ``delivered`` is never claimed
+again, so it is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+
+from cssc_core.cascade import acks, relays
+from cssc_core.cascade.context import CascadeContext
+from cssc_core.cascade.render import CopyRequest, Renderer
+from cssc_core.cascade.retry import RetryPolicy
+from cssc_core.cascade.work import Work
+from cssc_core.domain.marking import ChannelFlags, channel_allowed
+from cssc_core.domain.models import ADDRESS_KINDS
+from cssc_core.errors import CsscError
+from cssc_core.plugins.manager import PluginHost
+from cssc_core.plugins.types import Channel, ChannelSettings, DeliveryStatusChange, Outgoing, SendResult
+from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryStatus, DeliveryUpdate, redact
+
+__all__ = ["Dispatcher"]
+
+_MAX_BATCH = 100
+
+
+class _Pacer:
+    """Keeps a channel at or under its rate: copies are spaced ``1 / rate`` seconds apart on average."""
+
+    def __init__(
+        self, rate_per_s: float, monotonic: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
+        self._interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+
+    async def acquire(self, copies: int) -> None:
+        if not self._interval:
+            return
+        now = self._monotonic()
+        start = max(now, self._next)
+        self._next = start + copies * self._interval
+        if start > now:
+            await self._sleep(start - now)
+
+
+class Dispatcher:
+    """Sends what is due; one instance per run of the engine (it keeps the channels it opened).
+
+    Args:
+        store: The store.
+        host: Where channel plugins come from.
+        contexts: The cascade of a message id (None when the store holds none).
+        work: Opens a unit of work at an instant (one transaction; events announced after commit).
+        renderer: Turns a delivery into the copy its channel sends.
+        retry: When temporary failures are tried again.
+        rng: The random source of the backoff jitter.
+        lease_s: How long a claim lasts before another worker may take the delivery over.
+        batch_size: How many deliveries one claim takes.
+        worker: This worker's name, on every lease it takes.
+        now: The clock's time (leases run from it).
+        progress: Told how many deliveries each recorded batch settled.
+        monotonic: The clock that paces rate-limited channels.
+        sleep: How rate-limited channels wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        host: PluginHost,
+        contexts: Callable[[str], CascadeContext | None],
+        work: Callable[[datetime], AbstractContextManager[Work]],
+        renderer: Renderer,
+        retry: RetryPolicy,
+        rng: random.Random,
+        lease_s: float,
+        batch_size: int,
+        worker: str,
+        now: Callable[[], datetime],
+        progress: Callable[[int], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._host = host
+        self._contexts = contexts
+        self._work = work
+        self._renderer = renderer
+        self._retry = retry
+        self._rng = rng
+        self._lease_s = lease_s
+        self._batch_size = batch_size
+        self._worker = worker
+        self._now = now
+        self._progress = progress
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._senders: dict[str, Channel | str] = {}
+        self._limits: dict[str, tuple[asyncio.Semaphore, _Pacer, int]] = {}
+
+    async def dispatch(self, at: datetime) -> int:
+        """Sends everything due by ``at``, as of ``at``; returns how many deliveries were claimed."""
+        total = 0
+        while True:
+            claimed = self._claim(at)
+            if not claimed:
+                return total
+            total += len(claimed)
+            await self._send(claimed, at)
+
+    async def aclose(self) -> None:
+        """Closes every channel this dispatcher opened."""
+        senders = [s for s in self._senders.values() if not isinstance(s, str)]
+        self._senders.clear()
+        for sender in senders:
+            await sender.aclose()
+
+    # --- claiming ----------------------------------------------------------------------------------
+
+    def _claim(self, at: datetime) -> list[Delivery]:
+        with self._work(at) as work:
+            # Events are processed at their own times, which may be behind the clock when a tick
+            # catches up; a lease runs from the clock's time, so it never lapses while being held.
+            behind = max((self._now() - at).total_seconds(), 0.0)
+            claimed = self._store.claim_due(at, self._batch_size, self._lease_s + behind, self._worker)
+            sendable: list[Delivery] = []
+            expired: dict[str, list[Delivery]] = {}
+            for delivery in claimed:
+                previous = delivery.history[-2].status if len(delivery.history) > 1 else None
+                work.changes.append(
+                    DeliveryStatusChange.of(delivery, delivery.message, previous, DeliveryStatus.SENDING, at)
+                )
+                ctx = self._contexts(delivery.message)
+                if ctx is not None and ctx.expired(at):
+                    expired.setdefault(delivery.message, []).append(delivery)
+                    continue
+                if ctx is not None and delivery.attempts == 1:
+                    if delivery.kind is DeliveryKind.RELAY_REQUEST:
+                        relays.on_request_claimed(work, ctx, delivery)
+                    elif delivery.kind is DeliveryKind.MESSAGE:
+                        acks.on_copy_claimed(work, ctx, delivery)
+                sendable.append(delivery)
+            for message, deliveries in expired.items():
+                work.update(message, deliveries, DeliveryStatus.EXPIRED, "message expired")
+        return sendable
+
+    # --- sending -------------------------------------------------------------------------------------
+
+    def _copy(self, delivery: Delivery) -> tuple[ChannelSettings | None, Outgoing | SendResult]:
+        ctx = self._contexts(delivery.message)
+        if ctx is None:
+            return None, SendResult.permanent(delivery.id, "no cascade of this message is stored")
+        settings = ctx.channels.settings(delivery.channel)
+        if settings is None:
+            return None, SendResult.permanent(delivery.id, f"channel {delivery.channel!r} is not configured")
+        if not channel_allowed(ctx.plan.marking, ChannelFlags(settings.secure, settings.public)):
+            # The channels given to a later command may differ from those the cascade was planned with.
+            reason = f"channel {delivery.channel!r} no longer fits {ctx.plan.marking}"
+            return None, SendResult.permanent(delivery.id, reason)
+        contact = ctx.contact(delivery.contact)
+        if contact is None:
+            return None, SendResult.permanent(delivery.id, "the contact is no longer in the network")
+        address = contact.address(settings.address) if settings.address in ADDRESS_KINDS else None
+        if not address:
+            return None, SendResult.permanent(delivery.id, f"the contact has no {settings.address} address")
+        names: tuple[str, ...] = ()
+        if delivery.subject_contact is not None:
+            subject = ctx.contact(delivery.subject_contact)
+            names = (subject.name if subject is not None else delivery.subject_contact,)
+        copy = self._renderer(CopyRequest(delivery, ctx.message, contact, address, names))
+        return settings, copy
+
+    def _sender(self, settings: ChannelSettings) -> tuple[str, Channel | str]:
+        key = json.dumps(
+            [settings.name, settings.type, settings.address, dict(settings.options)],
+            sort_keys=True,
+            default=str,
+        )
+        sender = self._senders.get(key)
+        if sender is None:
+            try:
+                sender = self._host.channel_plugin(settings.type).open(settings)
+            except CsscError as error:
+                sender = f"channel {settings.name!r} cannot be opened: {error}"
+            self._senders[key] = sender
+            self._limits[key] = (
+                asyncio.Semaphore(max(settings.concurrency, 1)),
+                _Pacer(settings.rate_per_s, self._monotonic, self._sleep),
+                max(settings.concurrency, 1),
+            )
+        return key, sender
+
+    async def _send(self, claimed: Sequence[Delivery], at: datetime) -> None:
+        refused: list[tuple[Delivery, SendResult]] = []
+        groups: dict[str, tuple[Channel, list[tuple[Delivery, Outgoing]]]] = {}
+        for delivery in claimed:
+            settings, copy = self._copy(delivery)
+            if isinstance(copy, SendResult) or settings is None:
+                assert isinstance(copy, SendResult)
+                refused.append((delivery, copy))
+                continue
+            key, sender = self._sender(settings)
+            if isinstance(sender, str):
+                refused.append((delivery, SendResult.permanent(delivery.id, sender)))
+                continue
+            groups.setdefault(key, (sender, []))[1].append((delivery, copy))
+        if refused:
+            self._record([d for d, _ in refused], [r for _, r in refused], at)
+        tasks = []
+        for key, (sender, items) in groups.items():
+            semaphore, pacer, concurrency = self._limits[key]
+            size = max(1, min(_MAX_BATCH, -(-len(items) // concurrency)))
+            for start in range(0, len(items), size):
+                tasks.append(self._send_batch(sender, semaphore, pacer, items[start : start + size], at))
+        await asyncio.gather(*tasks)
+
+    async def _send_batch(
+        self,
+        sender: Channel,
+        semaphore: asyncio.Semaphore,
+        pacer: _Pacer,
+        items: list[tuple[Delivery, Outgoing]],
+        at: datetime,
+    ) -> None:
+        async with semaphore:
+            await pacer.acquire(len(items))
+            try:
+                results: Sequence[SendResult] = await sender.send([copy for _, copy in items])
+            except Exception as error:  # a plugin's failure must not lose the batch
+                reason = f"channel error: {type(error).__name__}"
+                results = [SendResult.temporary(d.id, reason) for d, _ in items]
+            self._record([d for d, _ in items], results, at)
+
+    # --- recording -----------------------------------------------------------------------------------
+
+    def _update(self, delivery: Delivery, result: SendResult | None, at: datetime) -> DeliveryUpdate:
+        if result is None:
+            result = SendResult.temporary(delivery.id, "the channel reported no result for this copy")
+        reason = redact(result.reason) if result.reason else None
+        if result.status is not DeliveryStatus.TEMPORARY_FAILURE:
+            return DeliveryUpdate(delivery.id, result.status, at, reason)
+        if self._retry.exhausted(delivery.attempts):
+            return DeliveryUpdate(
+                delivery.id, DeliveryStatus.TECHNICAL_FAILURE, at, f"retries exhausted: {reason}"
+            )
+        delay = self._retry.delay_s(delivery.attempts, self._rng, result.retry_after_s)
+        return DeliveryUpdate(
+            delivery.id, DeliveryStatus.TEMPORARY_FAILURE, at, reason, at + timedelta(seconds=delay)
+        )
+
+    def _record(self, batch: Sequence[Delivery], results: Sequence[SendResult], at: datetime) -> None:
+        by_id = {result.delivery: result for result in results}
+        updates = [self._update(delivery, by_id.get(delivery.id), at) for delivery in batch]
+        claimed = {delivery.id: delivery for delivery in batch}
+        statuses = {update.delivery: update.status for update in updates}
+        with self._work(at) as work:
+            for delivery_id in work.results(updates, claimed, self._worker):
+                delivery, status = claimed[delivery_id], statuses[delivery_id]
+                ctx = self._contexts(delivery.message)
+                if ctx is None:
+                    continue
+                if status is DeliveryStatus.DELIVERED and delivery.kind is DeliveryKind.RELAY_REQUEST:
+                    reached = relays.on_request_delivered(work, ctx, delivery)
+                    if reached is not None:
+                        acks.on_copy_reached(work, ctx, reached)
+                elif status in (DeliveryStatus.PERMANENT_FAILURE, DeliveryStatus.TECHNICAL_FAILURE):
+                    if delivery.kind is DeliveryKind.RELAY_REQUEST:
+                        relays.on_request_failed(work, ctx, delivery)
+                    elif delivery.kind is DeliveryKind.MESSAGE:
+                        acks.on_copy_failed(work, ctx, delivery)
+        if self._progress is not None:
+            self._progress(len(batch))

@@ -1,0 +1,398 @@
+"""The cascade engine: the one object an embedder drives to send messages and keep cascades moving.
+
+:class:`CascadeEngine` ties together the store, the plugin host (channels and event hooks), a clock
+and a random source. Every method that changes a cascade ends by dispatching what is due at its time;
+:meth:`CascadeEngine.tick` processes every timer and delivery due by a time in time order, each at its
+own scheduled time (SPEC.md section 10), so that a whole incident replays identically on a
+:class:`~cssc_core.domain.clock.FakeClock`.
+
+The synchronous methods run their own event loop; code already inside one awaits the ``a``-prefixed
+methods instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from cssc_core.cascade import acks, timers
+from cssc_core.cascade.channels import ChannelSetup
+from cssc_core.cascade.context import CascadeContext
+from cssc_core.cascade.dispatcher import Dispatcher
+from cssc_core.cascade.render import Renderer, render_copy
+from cssc_core.cascade.retry import RetryPolicy
+from cssc_core.cascade.sender import persist_cascade, plan_for_store
+from cssc_core.cascade.status import CascadeStatus
+from cssc_core.cascade.work import Work
+from cssc_core.domain.clock import Clock, SystemClock
+from cssc_core.domain.message import Message
+from cssc_core.domain.network import Network
+from cssc_core.errors import NotARecipientError, NotFoundError, ValidationError
+from cssc_core.plugins.manager import PluginHost
+from cssc_core.routing.plan import RoutingPlan
+from cssc_core.routing.policy import RoutingPolicy
+from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import DeliveryStatus
+
+__all__ = ["CascadeEngine", "Progress", "RunReport", "SendReport"]
+
+
+class Progress(Protocol):
+    """Hears how far a long dispatch has got (the command line draws a progress bar with it)."""
+
+    def start(self, total: int) -> None:
+        """About ``total`` deliveries are about to be dispatched."""
+        ...
+
+    def advance(self, count: int) -> None:
+        """``count`` more deliveries were settled (recorded delivered, failed or to be retried)."""
+        ...
+
+
+@attrs.frozen
+class RunReport:
+    """What one run of the engine did.
+
+    Attributes:
+        until: The time it ran to.
+        timers: Timers handled (relay deadlines, acknowledgement timeouts, expiry).
+        dispatched: Deliveries claimed and sent (each attempt counts).
+    """
+
+    until: datetime
+    timers: int = 0
+    dispatched: int = 0
+
+
+@attrs.frozen
+class SendReport:
+    """What sending a message did.
+
+    Attributes:
+        message: The message id.
+        plan: Its routing plan.
+        deliveries: How many deliveries and relay requests were written at once.
+        run: The dispatch that followed.
+    """
+
+    message: str
+    plan: RoutingPlan
+    deliveries: int
+    run: RunReport
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class CascadeEngine:
+    """Sends messages and drives their cascades: relays, acknowledgements, escalation, retries, expiry.
+
+    Args:
+        store: Where everything is kept.
+        host: The plugin host: channel plugins and event hooks (built-ins and installed plugins by
+            default).
+        clock: Where the time comes from (the system clock by default).
+        rng: The random source of retry jitter (seed it to replay identically).
+        retry: When temporary failures are tried again.
+        renderer: Turns a delivery into the copy its channel sends.
+        channels: Channels to use instead of those stored with each cascade; when None, every
+            cascade uses the setup it was sent with (``send`` stores this setup with new cascades,
+            or the default file channels).
+        lease_s: How long a claim on a delivery lasts before another worker may take it over.
+        batch_size: How many deliveries one claim takes.
+        worker: This worker's name on its leases (host, process and a random suffix by default).
+        progress: Hears how far long dispatches have got.
+        monotonic: The clock pacing rate-limited channels.
+        sleep: How rate-limited channels wait.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        host: PluginHost | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        retry: RetryPolicy | None = None,
+        renderer: Renderer = render_copy,
+        channels: ChannelSetup | None = None,
+        lease_s: float = 300.0,
+        batch_size: int = 500,
+        worker: str | None = None,
+        progress: Progress | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.host = host or PluginHost.load()
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.retry = retry or RetryPolicy()
+        self.renderer = renderer
+        self.channels = channels
+        self.lease_s = lease_s
+        self.batch_size = batch_size
+        self.worker = worker or _worker_name()
+        self.progress = progress
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._network: Network | None = None
+        self._contexts: dict[str, CascadeContext | None] = {}
+        self._touched: dict[str, datetime] = {}
+
+    # --- the public API ----------------------------------------------------------------------------
+
+    def plan(self, message: Message, *, policy: RoutingPolicy | None = None) -> RoutingPlan:
+        """Plans a message over the stored network without sending it (updates and cancels reach
+        whom their references reached)."""
+        self._refresh()
+        return plan_for_store(
+            self.store, self._load_network(), message, policy, self.channels or ChannelSetup()
+        )
+
+    def send(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
+        """Sends a message: plans it, persists its whole cascade in one transaction, dispatches what is due.
+
+        What fell due before the send (by the clock) is processed first, in time order.
+
+        Raises:
+            ValidationError: when the store already holds a message with this id, holds no network,
+                or the message names what the network lacks or references an unknown message.
+        """
+        return asyncio.run(self.asend(message, policy=policy))
+
+    async def asend(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
+        """:meth:`send`, inside a running event loop."""
+        self._refresh()
+        at = self.clock.now()
+        if self.store.get_message(message.id) is not None:
+            raise ValidationError.single(
+                "$.id",
+                f"message {message.id!r} is already stored; an update is a new message that references it",
+            )
+        # What fell due before this send happened first, as with a process running all along: an
+        # update or cancel reaches whom earlier messages had reached by now.
+        before = await self._run(at)
+        setup = self.channels or ChannelSetup()
+        plan = plan_for_store(self.store, self._load_network(), message, policy, setup)
+        ctx = CascadeContext(message, plan, setup, self._load_network())
+        with self._work(at) as work:
+            deliveries = persist_cascade(work, ctx, self._context)
+        self._contexts[message.id] = ctx
+        if self.progress is not None:
+            self.progress.start(sum(1 for d in deliveries if d.status is DeliveryStatus.CREATED))
+        run = await self._run(at)
+        total = RunReport(at, before.timers + run.timers, before.dispatched + run.dispatched)
+        return SendReport(message.id, plan, len(deliveries), total)
+
+    def tick(self, until: datetime | None = None) -> RunReport:
+        """Processes every timer and delivery due by ``until`` (default: now), in time order, each at
+        its own scheduled time, until nothing more is due by then."""
+        return asyncio.run(self.arun(until))
+
+    async def arun(self, until: datetime | None = None) -> RunReport:
+        """:meth:`tick`, inside a running event loop."""
+        self._refresh()
+        return await self._run(until or self.clock.now())
+
+    async def _run(self, until: datetime) -> RunReport:
+        handled = dispatched = 0
+        dispatcher = self._dispatcher()
+        floor: datetime | None = None
+        try:
+            while True:
+                due = self.store.next_due()
+                if due is None or due > until:
+                    break
+                at = due if floor is None else max(due, floor)
+                floor = at
+                fired = self._fire_timers(at)
+                sent = await dispatcher.dispatch(at)
+                handled, dispatched = handled + fired, dispatched + sent
+                if not fired and not sent:
+                    break
+        finally:
+            await dispatcher.aclose()
+        self._finish_touched()
+        return RunReport(until, handled, dispatched)
+
+    def acknowledge(self, message_id: str, contact_id: str, *, via: str | None = None) -> bool:
+        """Records that a contact acknowledged a message, then dispatches what that makes due.
+
+        From an ISL of a relayed cell, the acknowledgement also releases the cell.
+
+        Returns:
+            False when the contact had already acknowledged it (nothing changes).
+
+        Raises:
+            NotFoundError: for an unknown message or contact.
+            NotARecipientError: when the contact is neither a recipient nor an ISL of the message.
+        """
+        return asyncio.run(self.aacknowledge(message_id, contact_id, via=via))
+
+    async def aacknowledge(self, message_id: str, contact_id: str, *, via: str | None = None) -> bool:
+        """:meth:`acknowledge`, inside a running event loop."""
+        self._refresh()
+        at = self.clock.now()
+        ctx = self._context(message_id)
+        if ctx is None:
+            raise NotFoundError(f"unknown message {message_id!r}")
+        if not ctx.network.has_contact(contact_id):
+            raise NotFoundError(f"unknown contact {contact_id!r}")
+        if ctx.recipient(contact_id) is None and not ctx.relayed_cells_of_isl(contact_id):
+            raise NotARecipientError(
+                f"contact {contact_id!r} is neither a recipient nor an ISL of message {message_id!r}"
+            )
+        # What fell due before the acknowledgement happened first (a timeout at +10m before an
+        # acknowledgement at +12m), as it would have with a process running all along.
+        await self._run(at)
+        with self._work(at) as work:
+            new = acks.acknowledge(work, ctx, contact_id, via)
+        if new:
+            await self._run(at)
+        return new
+
+    def resume(self) -> RunReport:
+        """Continues every unfinished cascade after a crash: deliveries left ``sending`` by a dead
+        process are taken back (a copy in flight then may go twice), then everything due is processed.
+
+        Run it when no other process is dispatching from the same store.
+        """
+        return asyncio.run(self.aresume())
+
+    async def aresume(self) -> RunReport:
+        """:meth:`resume`, inside a running event loop."""
+        self._refresh()
+        at = self.clock.now()
+        for cascade in self.store.cascades(unfinished=True):
+            in_flight = [
+                ref for ref in self.store.undelivered(cascade.message) if ref.status == DeliveryStatus.SENDING
+            ]
+            with self._work(at) as work:
+                work.touched.add(cascade.message)
+                work.update(
+                    cascade.message, in_flight, DeliveryStatus.CREATED, "taken back after an interruption"
+                )
+        return await self._run(at)
+
+    def status(self, message_id: str) -> CascadeStatus:
+        """How a message's cascade stands.
+
+        Raises:
+            NotFoundError: when the store holds no such message or no cascade of it.
+        """
+        record = self.store.get_message(message_id)
+        cascade = self.store.get_cascade(message_id)
+        if record is None or cascade is None:
+            raise NotFoundError(f"unknown message {message_id!r}")
+        return CascadeStatus.build(
+            record,
+            cascade,
+            self.store.deliveries_of(message_id),
+            self.store.load_network(),
+            len(self.store.acknowledgements(message_id)),
+        )
+
+    # --- the machinery -----------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        # The network may have changed between calls (an erasure, an import): each public call
+        # reads it again, once.
+        self._network = None
+        self._contexts = {}
+
+    def _load_network(self) -> Network:
+        if self._network is None:
+            network = self.store.load_network()
+            if network is None:
+                raise ValidationError.single(
+                    "--db", "the store holds no network: load one with cssc import first"
+                )
+            self._network = network
+        return self._network
+
+    def _context(self, message_id: str) -> CascadeContext | None:
+        if message_id not in self._contexts:
+            record = self.store.get_message(message_id)
+            cascade = self.store.get_cascade(message_id)
+            ctx = None
+            if record is not None and cascade is not None:
+                ctx = CascadeContext.load(record, cascade, self._load_network(), self.channels)
+            self._contexts[message_id] = ctx
+        return self._contexts[message_id]
+
+    @contextmanager
+    def _work(self, at: datetime) -> Iterator[Work]:
+        work = Work(self.store, at)
+        with self.store.transaction():
+            yield work
+        for message in work.touched:
+            self._touched[message] = max(at, self._touched.get(message, at))
+        self._announce(work)
+
+    def _finish_touched(self) -> None:
+        """Marks finished the cascades touched in this run that have nothing left to do, as of the
+        last step that touched each (checked once per run rather than after every step)."""
+        touched, self._touched = self._touched, {}
+        for message, at in sorted(touched.items()):
+            cascade = self.store.get_cascade(message)
+            if cascade is None or cascade.is_finished:
+                continue
+            # Timers are few and read first: the longer list of open deliveries only when none is left.
+            if self.store.timers_of(message) or self.store.undelivered(message):
+                continue
+            with self._work(at) as work:
+                self.store.finish_cascade(message, at)
+                work.audit("cascade-finished", message)
+            self._touched.pop(message, None)
+
+    def _announce(self, work: Work) -> None:
+        for message, plan in work.routed:
+            self.host.message_routed(message, plan, work.at)
+        self.host.delivery_status_changed(work.changes)
+        for acknowledgement in work.acknowledgements:
+            self.host.acknowledgement_received(acknowledgement)
+        for release in work.releases:
+            self.host.relay_released(release)
+
+    def _fire_timers(self, at: datetime) -> int:
+        fired = 0
+        while due := self.store.due_timers(at, self.batch_size):
+            for timer in due:
+                ctx = self._context(timer.message)
+                with self._work(at) as work:
+                    if ctx is None:
+                        work.remove_timers(timer.message, [timer.id])
+                    else:
+                        timers.handle(work, ctx, timer)
+                fired += 1
+        return fired
+
+    def _dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            store=self.store,
+            host=self.host,
+            contexts=self._context,
+            work=self._work,
+            renderer=self.renderer,
+            retry=self.retry,
+            rng=self.rng,
+            lease_s=self.lease_s,
+            batch_size=self.batch_size,
+            worker=self.worker,
+            now=self.clock.now,
+            progress=self.progress.advance if self.progress is not None else None,
+            monotonic=self._monotonic,
+            sleep=self._sleep,
+        )

@@ -1,0 +1,162 @@
+"""One unit of cascade work: the writes of one step, made at one instant, in one transaction.
+
+Every step of a cascade (sending, a release, a deadline, a batch of results) runs inside a
+:class:`Work`: its writes join one store transaction, and what plugins must hear (status changes,
+acknowledgements, releases) is collected and announced only once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import attrs
+
+from cssc_core.plugins.types import DeliveryStatusChange
+from cssc_core.storage.protocol import Store
+from cssc_core.storage.records import (
+    Acknowledgement,
+    AuditEntry,
+    Delivery,
+    DeliveryRef,
+    DeliveryStatus,
+    DeliveryUpdate,
+    RelayRelease,
+    Timer,
+)
+
+__all__ = ["Work"]
+
+
+@attrs.define
+class Work:
+    """The writes of one step and the events to announce after they commit.
+
+    Attributes:
+        store: The store, inside a transaction.
+        at: The instant the step happens at.
+        changes: Delivery status changes written, in order.
+        acknowledgements: New acknowledgements recorded.
+        releases: Cells released by an ISL.
+        routed: Messages whose cascade was persisted, with their plans (section 9 documents).
+        touched: Messages whose cascade may have finished with this step.
+    """
+
+    store: Store
+    at: datetime
+    changes: list[DeliveryStatusChange] = attrs.Factory(list)
+    acknowledgements: list[Acknowledgement] = attrs.Factory(list)
+    releases: list[RelayRelease] = attrs.Factory(list)
+    routed: list[tuple[str, dict[str, object]]] = attrs.Factory(list)
+    touched: set[str] = attrs.Factory(set)
+
+    def created(self, deliveries: Sequence[Delivery]) -> None:
+        """Records the changes of deliveries just written (their previous status is None)."""
+        for delivery in deliveries:
+            self.changes.append(
+                DeliveryStatusChange.of(
+                    delivery, delivery.message, None, delivery.status, self.at, delivery.reason
+                )
+            )
+            self.touched.add(delivery.message)
+
+    def add(self, deliveries: Sequence[Delivery]) -> None:
+        """Writes new deliveries (later channels, relay requests to deputies, escalation notices)."""
+        if deliveries:
+            self.store.add_deliveries(deliveries)
+            self.created(deliveries)
+
+    def update(
+        self,
+        message: str,
+        refs: Iterable[Delivery | DeliveryRef],
+        status: DeliveryStatus,
+        reason: str | None = None,
+        *,
+        not_before: dict[str, datetime] | None = None,
+        cell: tuple[str, str] | None = None,
+    ) -> list[str]:
+        """Sets a lease-free status on deliveries; returns the ids the store changed.
+
+        Args:
+            message: The message the deliveries belong to.
+            refs: The deliveries, as records or refs (their current status is the previous one).
+            status: The new status.
+            reason: Why.
+            not_before: For ``created``: when each delivery falls due, by id.
+            cell: For a released copy: the cell that released it.
+        """
+        refs = list(refs)
+        if not refs:
+            return []
+        updates = [
+            DeliveryUpdate(
+                ref.id,
+                status,
+                self.at,
+                reason,
+                not_before=(not_before or {}).get(ref.id),
+                cell=cell,
+            )
+            for ref in refs
+        ]
+        outcome = self.store.update_deliveries(updates)
+        applied = set(outcome.applied)
+        for ref in refs:
+            if ref.id in applied:
+                self.changes.append(
+                    DeliveryStatusChange.of(ref, message, ref.status, status, self.at, reason)
+                )
+                self.touched.add(message)
+        return list(outcome.applied)
+
+    def results(
+        self, updates: Sequence[DeliveryUpdate], claimed: dict[str, Delivery], worker: str
+    ) -> list[str]:
+        """Records a worker's results for deliveries it claimed; returns the ids accepted."""
+        outcome = self.store.record_results(updates, worker, self.at)
+        by_id = {update.delivery: update for update in updates}
+        for delivery_id in outcome.applied:
+            delivery, update = claimed[delivery_id], by_id[delivery_id]
+            self.changes.append(
+                DeliveryStatusChange.of(
+                    delivery, delivery.message, DeliveryStatus.SENDING, update.status, self.at, update.reason
+                )
+            )
+            self.touched.add(delivery.message)
+        return list(outcome.applied)
+
+    def audit(
+        self,
+        event: str,
+        message: str,
+        *,
+        contact: str | None = None,
+        delivery: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Appends an audit entry (ids and a short detail only)."""
+        self.store.append_audit(
+            [
+                AuditEntry(
+                    at=self.at,
+                    event=event,
+                    message=message,
+                    contact=contact,
+                    delivery=delivery,
+                    detail=detail,
+                )
+            ]
+        )
+
+    def set_timers(self, timers: Sequence[Timer]) -> None:
+        """Schedules timers."""
+        if timers:
+            self.store.add_timers(timers)
+
+    def remove_timers(self, message: str, timer_ids: Iterable[str]) -> None:
+        """Removes timers of a message."""
+        ids = list(timer_ids)
+        if ids:
+            self.store.remove_timers(ids)
+            self.touched.add(message)

@@ -1,0 +1,140 @@
+"""The cascade's parts on their own: the renderer, the retry policy, status figures, channel setups."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cssc_core.cascade import ChannelSetup, CopyRequest, RetryPolicy, read_channel_setup, render_copy
+from cssc_core.cascade.context import plan_from_document, plan_to_document
+from cssc_core.cascade.status import percentile
+from cssc_core.domain.message import LanguageBlock
+from cssc_core.domain.models import Language
+from cssc_core.errors import ValidationError
+from cssc_core.formats.policy import parse_policy_toml
+from cssc_core.plugins.manager import PluginHost
+from cssc_core.routing.engine import plan_message
+from cssc_core.storage.records import Delivery, DeliveryKind, make_idempotency_key
+from cssc_core.testing import T0
+from tests.cascade.conftest import Harness, incident_network, message, person
+
+
+def delivery(kind: DeliveryKind = DeliveryKind.MESSAGE, **fields: object) -> Delivery:
+    key = make_idempotency_key("msg-1", "c-1", "email", kind)
+    return Delivery("d-1", "msg-1", "c-1", "email", "email", key, kind=kind, **fields)  # type: ignore[arg-type]
+
+
+def test_a_copy_has_the_marking_first_and_the_welsh_text_for_welsh_speakers() -> None:
+    welsh = message(
+        languages={"cy": {"headline": "Pennawd", "body": "Testun.", "instruction": "Byddwch yn effro."}}
+    )
+    assert welsh.languages["cy"] == LanguageBlock("Pennawd", "Testun.", "Byddwch yn effro.")
+    english = render_copy(CopyRequest(delivery(), welsh, person("c-1"), "c-1@example.org"))
+    cymraeg = render_copy(
+        CopyRequest(delivery(), welsh, person("c-1", language=Language.CY), "c-1@example.org")
+    )
+    assert english.body.splitlines()[0] == "TLP:GREEN"
+    assert english.subject == "TLP:GREEN Headline of msg-1"
+    assert "Pennawd" not in english.body
+    assert cymraeg.body.splitlines()[0] == "TLP:GREEN"
+    assert (
+        cymraeg.body.index("Headline of msg-1")
+        < cymraeg.body.index("Cymraeg")
+        < cymraeg.body.index("Pennawd")
+    )
+    assert cymraeg.language == "cy"
+    assert cymraeg.idempotency_key == english.idempotency_key
+
+
+def test_a_relay_request_carries_the_message_and_an_escalation_only_names() -> None:
+    alert = message()
+    request = render_copy(
+        CopyRequest(delivery(DeliveryKind.RELAY_REQUEST, cell=("EAST", "retail")), alert, person("c-1"), "a")
+    )
+    assert "EAST/retail" in request.subject
+    assert "Body text." in request.body
+    notice = render_copy(
+        CopyRequest(
+            delivery(DeliveryKind.ESCALATION, subject_contact="c-2"), alert, person("c-1"), "a", ("Sam",)
+        )
+    )
+    assert notice.body == "TLP:GREEN\n\nMessage msg-1 has not been acknowledged by: Sam.\n"
+    assert "Headline" not in notice.subject
+
+
+def test_backoff_grows_within_its_jitter_and_respects_retry_after() -> None:
+    policy = RetryPolicy(base_s=10, factor=3, max_delay_s=100, jitter=0.5)
+    rng = random.Random(3)
+    delays = [policy.delay_s(attempt, rng) for attempt in (1, 2, 3, 4)]
+    assert 5 <= delays[0] <= 10
+    assert 15 <= delays[1] <= 30
+    assert 45 <= delays[2] <= 90
+    assert 50 <= delays[3] <= 100
+    assert policy.delay_s(1, rng, retry_after_s=500) == 500
+    assert not policy.exhausted(4)
+    assert RetryPolicy(max_attempts=4).exhausted(4)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=1), st.floats(min_value=0.01, max_value=1))
+def test_nearest_rank_percentiles_are_values_of_the_sample(values: list[float], share: float) -> None:
+    ordered = sorted(values)
+    found = percentile(ordered, share)
+    assert found in ordered
+    assert sum(1 for v in ordered if v <= found) >= share * len(ordered)
+
+
+def test_a_plan_survives_being_stored_with_its_cascade() -> None:
+    policy = parse_policy_toml(
+        'format = "cssc-policy/1"\n[defaults]\nrelay_deadline = "7m"\nack = "required"\nack_timeout = "3m"\n'
+    )
+    plan = plan_message(incident_network(), message(), policy)
+    assert plan.relays
+    assert plan_from_document(json.loads(json.dumps(plan_to_document(plan)))) == plan
+
+
+def test_a_channel_setup_round_trips_and_defaults_to_file_channels(tmp_path: Path) -> None:
+    default = ChannelSetup(outbox=str(tmp_path))
+    pager = default.settings("pager")
+    assert pager is not None
+    assert pager.type == "file"
+    assert pager.options["path"] == str(tmp_path / "pager.jsonl")
+    assert default.flags() is None
+    (tmp_path / "channels.toml").write_text(
+        'format = "cssc-channels/1"\n[channels.email]\ntype = "file"\naddress = "email"\nsecure = true\n'
+        "concurrency = 4\nrate_per_s = 2.5\n",
+        "utf-8",
+    )
+    setup = read_channel_setup(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
+    assert setup.settings("sms") is None
+    assert ChannelSetup.from_document(json.loads(setup.to_json())) == setup
+    email = setup.settings("email")
+    assert email is not None
+    assert (email.concurrency, email.rate_per_s, email.secure) == (4, 2.5, True)
+
+
+def test_a_channel_file_with_a_secret_written_in_it_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "channels.toml").write_text(
+        'format = "cssc-channels/1"\n[channels.email]\ntype = "file"\naddress = "email"\n'
+        'password = "hunter2"\n',
+        "utf-8",
+    )
+    with pytest.raises(ValidationError, match=r"\$\.channels\.email\.password: secrets are read") as caught:
+        read_channel_setup(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
+    assert "hunter2" not in str(caught.value)
+
+
+def test_status_percentiles_follow_deliveries(memory_harness: Harness) -> None:
+    memory_harness.engine.send(message(audience={"organisations": ["school", "church"]}), policy=None)
+    memory_harness.at(60)
+    memory_harness.engine.tick()
+    report = memory_harness.engine.status("msg-1")
+    assert report.by_hop["direct"]["delivered"] == 2
+    assert report.reach["direct"].max_s == timedelta(minutes=15).total_seconds()
+    assert report.reach["direct"].p50_s == 0
+    assert report.started_at == T0
