@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.crash_points import run_crash_points
+
 from tests.reliability.tally import SCALE, TALLY
 
 

@@ -1,9 +1,11 @@
 """Erasure (UK GDPR): an erased contact's personal data is found nowhere in the SQLite files.
 
 Each scenario builds a network whose contacts carry distinctive personal data, churns the store so that
-older copies of their rows sit in freed pages and in the WAL, erases some of them through ``cssc
-erase``, and scans the raw bytes of the database, ``-wal`` and ``-shm`` files for every value of each
-erased contact (the others must still be there, which shows the scan can see). Every byte found is
+older copies of their rows sit in freed pages and in the WAL, sends a message to them all (so that
+deliveries, timers, audit entries and outbox copies exist), erases some of them through ``cssc
+erase``, and scans the raw bytes of the database, ``-wal`` and ``-shm`` files and of the file
+channels' outbox for every value of each erased contact (the others must still be there, which shows
+the scan can see). Every byte found is
 counted in the reliability table.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -87,9 +90,29 @@ def _reader(db: Path, hold: bool) -> Iterator[None]:
         connection.close()
 
 
+MESSAGE = {
+    "format": "cssc-message/1",
+    "id": "msg-1",
+    "sender": "NCTPHQ",
+    "sent": "2026-01-01T09:00:00+00:00",
+    "status": "actual",
+    "type": "alert",
+    "marking": "TLP:GREEN",
+    "category": "security",
+    "urgency": "immediate",
+    "severity": "severe",
+    "certainty": "observed",
+    "headline": "Suspicious item",
+    "body": "Keep away from the cordon.",
+    "audience": {"regions": ["EAST"]},
+}
+
+
 @pytest.mark.parametrize("reader_open", [False, True], ids=["alone", "with-a-reader"])
 @pytest.mark.parametrize("seed", range(3 * SCALE))
-def test_erased_contacts_leave_no_bytes_on_disk(tmp_path: Path, seed: int, reader_open: bool) -> None:
+def test_erased_contacts_leave_no_bytes_on_disk(
+    tmp_path: Path, seed: int, reader_open: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(seed)
     network = _network(rng)
     db = tmp_path / "cssc.db"
@@ -98,17 +121,24 @@ def test_erased_contacts_leave_no_bytes_on_disk(tmp_path: Path, seed: int, reade
     # Imports churn the rows: older copies end up in freed pages and WAL frames.
     for _ in range(rng.randint(1, 4)):
         assert _cli("import", str(source), "--db", str(db)) == 0
+    # A cascade: deliveries, timers and audit entries in the store, copies in the file outbox.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "message.json").write_text(json.dumps(MESSAGE), "utf-8")
+    assert _cli("send", "message.json", "--db", str(db), "--at", "2026-01-01T09:00:00Z") == 0
+    outbox = tmp_path / "cssc-outbox"
+    assert list(outbox.glob("*.jsonl"))
     # The store stays open in this process too, as a long-running dispatcher's would.
     keeper = SqliteStore(db)
     contacts = [contact for _, contact in network.contacts()]
     erased = rng.sample(contacts, k=rng.randint(1, 3))
     with _reader(db, reader_open):
         for contact in erased:
-            assert _cli("erase", "--contact", contact.id, "--db", str(db), "--at", "2026-01-01T00:00Z") == 0
+            argv = ["erase", "--contact", contact.id, "--db", str(db), "--at", "2026-01-02T00:00Z"]
+            assert _cli(*argv, "--outbox", str(outbox)) == 0
     if reader_open:
         # The reader's snapshot kept the old pages in the WAL; the next command on the file scrubs it.
         assert _cli("export", "--db", str(db)) == 0
-    raw = _raw(db)
+    raw = _raw(db) + b"".join(path.read_bytes() for path in sorted(outbox.glob("*.jsonl")))
     keeper.close()
     TALLY.erased_contacts += len(erased)
     found = sum(raw.count(value) * len(value) for contact in erased for value in _values(contact))
