@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
+from cssc_core.cascade.sender import reach_of
 from cssc_core.cli.network_commands import stored_network
 from cssc_core.cli.options import FilePath, open_store_from_options, store_options
+from cssc_core.cli.tables import format_table
 from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Network
 from cssc_core.errors import ValidationError
@@ -20,10 +22,8 @@ from cssc_core.formats.policy import read_policy_files
 from cssc_core.routing.engine import Router
 from cssc_core.routing.explain import explain
 from cssc_core.routing.plan import Reach, RoutingPlan
-from cssc_core.storage.protocol import Store
-from cssc_core.storage.records import DeliveryKind, DeliveryStatus
 
-__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "reached_in_store", "route"]
+__all__ = ["COMMANDS", "format_plan", "load_network_for_cli", "route"]
 
 
 def load_network_for_cli(db: Path | None, store: str | None, network_file: Path | None) -> Network:
@@ -42,27 +42,6 @@ def load_network_for_cli(db: Path | None, store: str | None, network_file: Path 
         return stored_network(opened)
 
 
-def reached_in_store(store: Store, references: Sequence[str]) -> dict[str, list[Reach]]:
-    """Whom each stored referenced message reached, and on which channels (SPEC.md section 4).
-
-    A contact counts as reached on a channel when a copy or a relay request of the message was
-    delivered to it there; escalation notices carry no content and do not count. References the store
-    does not hold are left out, so that planning names them as unknown.
-    """
-    reached: dict[str, list[Reach]] = {}
-    for reference in references:
-        if store.get_message(reference) is None:
-            continue
-        channels: dict[str, list[str]] = {}
-        for delivery in store.deliveries_of(reference):
-            if delivery.status is DeliveryStatus.DELIVERED and delivery.kind is not DeliveryKind.ESCALATION:
-                listed = channels.setdefault(delivery.contact, [])
-                if delivery.channel not in listed:
-                    listed.append(delivery.channel)
-        reached[reference] = [Reach(contact, tuple(names)) for contact, names in channels.items()]
-    return reached
-
-
 def _reached_for_cli(
     message: Message, db: Path | None, store: str | None, network_file: Path | None
 ) -> dict[str, list[Reach]]:
@@ -70,15 +49,12 @@ def _reached_for_cli(
     if message.type is MessageType.ALERT or network_file is not None:
         return {}
     with closing(open_store_from_options(db, store)) as opened:
-        return reached_in_store(opened, message.references)
+        # References the store does not hold are left out, so that planning names them as unknown.
+        return {ref: reach_of(opened, ref) for ref in message.references if opened.get_message(ref)}
 
 
 def _table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headings, *rows, strict=True)]
-    return [
-        "  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (headings, *rows)
-    ]
+    return ["  " + line for line in format_table(headings, rows).splitlines()]
 
 
 def _plural(count: int, word: str) -> str:
