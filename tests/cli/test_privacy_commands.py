@@ -11,9 +11,18 @@ import pytest
 from cssc_core.cli import main
 from cssc_core.cli.privacy_commands import PERSONAL_FIELDS
 from cssc_core.formats.network import dumps_network_json
+from cssc_core.plugins.manager import PluginHost, get_plugin_manager
+from cssc_core.plugins.markers import hookimpl
 from cssc_core.storage.records import DeliveryStatus, DeliveryUpdate
 from cssc_core.storage.sqlite import SqliteStore
-from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
+from cssc_core.testing import (
+    T0,
+    RecordingPlugin,
+    sample_cascade,
+    sample_delivery,
+    sample_message,
+    sample_network,
+)
 
 
 @pytest.fixture
@@ -120,3 +129,32 @@ def test_purge_scrubs_copies_whose_delivery_ended_before_the_retention_period(db
 
 def test_purge_needs_a_number_of_days(db: Path) -> None:
     assert main(["purge", "--older-than", "-1", "--db", str(db)]) == 2
+
+
+def test_erase_tells_the_plugins_after_the_store_has_erased(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = RecordingPlugin()
+    seen: list[str | None] = []
+
+    class Checking:
+        @hookimpl
+        def cssc_contact_erased(self, contact_id: str) -> None:
+            store = SqliteStore(db)
+            network = store.load_network()
+            store.close()
+            assert network is not None
+            seen.append(network.contact(contact_id).email)
+
+    def load(cls: type[PluginHost], *args: object, **kwargs: object) -> PluginHost:
+        host = PluginHost(get_plugin_manager(entry_points=False))
+        host.register(recorder, "recorder")
+        host.register(Checking(), "checking")
+        return host
+
+    monkeypatch.setattr(PluginHost, "load", classmethod(load))
+    assert main(["erase", "--contact", "c-0001", "--db", str(db), "--at", "2026-01-01T10:00:00Z"]) == 0
+    assert [(e.hook, e.arguments["contact_id"]) for e in recorder.events] == [
+        ("cssc_contact_erased", "c-0001")
+    ]
+    assert seen == [None]  # the plugins hear of it once the tombstone is committed
