@@ -10,6 +10,7 @@ import pytest
 
 from cssc_core import (
     ValidationError,
+    parse_cap_xml,
     parse_message_json,
     parse_message_toml,
     parse_network_json,
@@ -63,7 +64,7 @@ def test_a_repeated_key_is_refused(read: Callable[..., Any]) -> None:
     assert _problem(error) == "$: the key 'id' appears twice in one object"
 
 
-@pytest.mark.parametrize("read", [parse_message_json, parse_message_toml, parse_policy_toml])
+@pytest.mark.parametrize("read", [parse_message_json, parse_message_toml, parse_policy_toml, parse_cap_xml])
 def test_text_over_the_limit_is_refused_before_parsing(read: Callable[..., Any]) -> None:
     with pytest.raises(ValidationError) as error:
         read(" " * (MAX_DOCUMENT_BYTES + 1))

@@ -21,7 +21,15 @@ from typing import Any
 
 from cssc_core.errors import ValidationError
 
-__all__ = ["MAX_DOCUMENT_BYTES", "MAX_NETWORK_BYTES", "load_json", "load_toml", "read_limited", "utf8_text"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_NETWORK_BYTES",
+    "check_size",
+    "load_json",
+    "load_toml",
+    "read_limited",
+    "utf8_text",
+]
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 """The largest message, policy or channel file read (4 MiB)."""
@@ -30,7 +38,12 @@ MAX_NETWORK_BYTES = 512 * 1024 * 1024
 """The largest network file read (512 MiB, several times a national network of 100,000 members)."""
 
 
-def _size_check(size: int, limit: int, source: str | None) -> None:
+def check_size(size: int, limit: int, source: str | None) -> None:
+    """Refuses a document of more than ``limit`` bytes (or characters) before it is parsed.
+
+    Raises:
+        ValidationError: naming the size and the limit.
+    """
     # Text is measured in characters, bytes in bytes: either way, memory stays within a small factor.
     if size > limit:
         raise ValidationError.single(
@@ -93,7 +106,7 @@ def load_json(raw: str | bytes, source: str | None, *, limit: int = MAX_DOCUMENT
     Raises:
         ValidationError: for anything that is not one well-formed JSON document within the limits.
     """
-    _size_check(len(raw), limit, source)
+    check_size(len(raw), limit, source)
     text = utf8_text(raw, source)
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
@@ -117,7 +130,7 @@ def load_toml(raw: str | bytes, source: str | None, *, limit: int = MAX_DOCUMENT
     Raises:
         ValidationError: for anything that is not a well-formed TOML document within the limits.
     """
-    _size_check(len(raw), limit, source)
+    check_size(len(raw), limit, source)
     text = utf8_text(raw, source)
     try:
         return tomllib.loads(text)

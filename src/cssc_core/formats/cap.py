@@ -53,6 +53,7 @@ from cssc_core.domain.message import (
     Urgency,
 )
 from cssc_core.errors import Problem, ValidationError
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, check_size
 from cssc_core.formats.message import (
     MESSAGE_FORMAT,
     message_from_document,
@@ -138,6 +139,7 @@ def _cap_spelling(value: str) -> str:
 
 
 def _parse_xml(raw: str | bytes, source: str | None) -> Element:
+    check_size(len(raw), MAX_DOCUMENT_BYTES, source)
     try:
         root: Element = defusedxml.ElementTree.fromstring(raw, forbid_dtd=True)
     except defusedxml.DTDForbidden:
