@@ -24,7 +24,10 @@ import pytest
 
 from cssc_core import Contact, Network, Organisation, dumps_network_json, parse_network_json
 from cssc_core.cli import main
+from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.sqlite import SqliteStore
+from cssc_core.testing import T0
+from tests.cascade.conftest import Harness, message
 from tests.reliability.tally import SCALE, TALLY
 
 PHONES = ("+442079460{:03}", "+441314960{:03}", "+441614960{:03}")
@@ -154,3 +157,17 @@ def test_erased_contacts_leave_no_bytes_on_disk(
     assert after is not None
     for contact in erased:
         assert after.contact(contact.id).name == "erased contact"
+
+
+@pytest.mark.parametrize("erased", ["shop-a", "isl-r2"])
+def test_a_contact_erased_mid_cascade_is_sent_nothing_more(erased: str) -> None:
+    harness = Harness(MemoryStore())
+    harness.engine.send(message(audience={"organisations": ["retail-isls", "shop"]}))
+    harness.store.erase_contact(erased, T0)
+    TALLY.erased_contacts += 1
+    for minutes in (30, 120, 24 * 60):
+        harness.at(minutes)
+        harness.make_engine().tick()
+    assert not [copy for copy in harness.channels.sent if copy.contact == erased and copy.message == "msg-1"]
+    for delivery in harness.store.deliveries_of("msg-1"):
+        assert delivery.status.is_final
