@@ -590,3 +590,37 @@ def damaged_texts(draw: st.DrawFn, text: str) -> bytes:
             start = draw(st.integers(0, len(raw) - 1))
             raw[at:at] = raw[start : start + 64] * draw(st.integers(2, 50))
     return bytes(raw)
+
+
+def channel_documents() -> st.SearchStrategy[object]:
+    """``cssc-channels/1`` documents, mostly malformed: known keys with values of every type, and
+    some documents that are not tables at all."""
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(-5, 100_000)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=12)
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=8,
+    )
+    keys = st.sampled_from(
+        ["type", "address", "secure", "public", "concurrency", "rate_per_s", "providers", "failover", "path",
+         "url", "sender", "password", "secret_env", "body_template", "subject_template", "weight", "x"]
+    )  # fmt: skip
+    likely = st.sampled_from(["file", "smtp", "email", "phone", "{headline}"])
+    channel = st.dictionaries(keys, values | likely, max_size=6)
+    documents = st.fixed_dictionaries(
+        {"format": st.sampled_from(["cssc-channels/1", "x"])},
+        optional={
+            "outbox": values,
+            "acks": st.dictionaries(st.sampled_from(["base_url", "secret_env", "y"]), values, max_size=2),
+            "channels": st.dictionaries(
+                st.sampled_from(["email", "sms", "pager", "Bad Name"]), channel | values, max_size=3
+            ),
+        },
+    )
+    return documents | values

@@ -6,13 +6,21 @@ import inspect
 
 import cssc_core
 import cssc_core.cascade
+import cssc_core.channels
 import cssc_core.plugins
 import cssc_core.storage
 import cssc_core.testing
 
 
 def test_every_public_name_resolves_and_is_documented() -> None:
-    for module in (cssc_core, cssc_core.cascade, cssc_core.plugins, cssc_core.storage, cssc_core.testing):
+    for module in (
+        cssc_core,
+        cssc_core.cascade,
+        cssc_core.channels,
+        cssc_core.plugins,
+        cssc_core.storage,
+        cssc_core.testing,
+    ):
         for name in module.__all__:
             value = getattr(module, name)
             if inspect.isclass(value) or inspect.isfunction(value):

@@ -137,7 +137,7 @@ def test_unknown_channel_types_are_bad_input() -> None:
     plugins = host()
     plugins.register(RecordingChannelPlugin("recording"), "recording")
     assert isinstance(plugins.channel_plugin("recording"), ChannelPlugin)
-    with pytest.raises(ValidationError, match=r"unknown channel plugin 'fax' \(installed: file, recording\)"):
+    with pytest.raises(ValidationError, match=r"unknown channel plugin 'fax' \(installed: .*recording.*\)"):
         plugins.channel_plugin("fax")
 
 

@@ -13,6 +13,7 @@ import click
 
 from cssc_core.cli import (
     cascade_commands,
+    channels_command,
     demo_command,
     network_commands,
     plugins_command,
@@ -37,9 +38,10 @@ for command in (
     *cascade_commands.COMMANDS,
     *demo_command.COMMANDS,
     *network_commands.COMMANDS,
+    *route_command.COMMANDS,
+    *channels_command.COMMANDS,
     *plugins_command.COMMANDS,
     *privacy_commands.COMMANDS,
-    *route_command.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -57,6 +57,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "cssc_core.storage.memory",
     "cssc_core.storage.sqlite",
     "cssc_core.plugins.channels.file",
+    "cssc_core.plugins.channels.console",
+    "cssc_core.plugins.channels.smtp",
+    "cssc_core.plugins.channels.webhook",
+    "cssc_core.plugins.channels.sms_http",
 )
 """The modules registered as built-in plugins, in order; each is named by its module."""
 

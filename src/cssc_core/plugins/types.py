@@ -160,8 +160,15 @@ class Outgoing:
     def to_document(self) -> dict[str, Any]:
         """The copy as one JSON object (the file channel's line, SPEC.md section 7)."""
         document = attrs.asdict(self, recurse=False)
-        document["payload"] = dict(self.payload)
+        document["payload"] = _plain(self.payload)
         return document
+
+
+def _plain(value: Any) -> Any:
+    # Read-only mappings (a payload shares its message's part between copies) as plain dicts.
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 _SENT_STATUSES = frozenset(
@@ -186,12 +193,26 @@ class SendResult:
             (not retried; for an ``ack = "required"`` contact the next channel is tried at once).
         reason: Why it failed, without the address or the message text.
         retry_after_s: For a temporary failure, the least wait the receiver asked for, if any.
+        provider_fault: Whether the failure is the provider's (an outage, refused credentials) rather
+            than the copy's (a mailbox that does not exist). None means: temporary failures are the
+            provider's, permanent ones are not. Failover (:mod:`cssc_core.channels.failover`) moves
+            weight away from a provider only for its own faults.
     """
 
     delivery: str
     status: DeliveryStatus = attrs.field(converter=_sent_status)
     reason: str | None = None
     retry_after_s: float | None = None
+    provider_fault: bool | None = None
+
+    @property
+    def counts_against_provider(self) -> bool:
+        """Whether this result is an error of the provider that sent it (see ``provider_fault``)."""
+        if self.status is DeliveryStatus.DELIVERED:
+            return False
+        if self.provider_fault is not None:
+            return self.provider_fault
+        return self.status is DeliveryStatus.TEMPORARY_FAILURE
 
     @classmethod
     def delivered(cls, delivery: str) -> SendResult:
@@ -204,9 +225,16 @@ class SendResult:
         return cls(delivery, DeliveryStatus.TEMPORARY_FAILURE, reason, retry_after_s)
 
     @classmethod
-    def permanent(cls, delivery: str, reason: str) -> SendResult:
-        """The copy will never get through this way (unknown mailbox, 4xx, refused address)."""
-        return cls(delivery, DeliveryStatus.PERMANENT_FAILURE, reason)
+    def permanent(cls, delivery: str, reason: str, *, provider_fault: bool = False) -> SendResult:
+        """The copy will never get through this way (unknown mailbox, 4xx, refused address).
+
+        Args:
+            delivery: The delivery id.
+            reason: Why, without the address or the message text.
+            provider_fault: True when the provider is to blame (it refused our credentials, say),
+                so that failover counts it against the provider.
+        """
+        return cls(delivery, DeliveryStatus.PERMANENT_FAILURE, reason, provider_fault=provider_fault)
 
 
 @runtime_checkable

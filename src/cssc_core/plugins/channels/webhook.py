@@ -1,0 +1,256 @@
+"""The ``webhook`` channel: each copy POSTed as signed JSON to the contact's URL (the ``webhook`` extra).
+
+Settings:
+
+| setting | meaning |
+|---|---|
+| ``secret_env`` | environment variable holding the HMAC-SHA256 key (required) |
+| ``require_https`` | refuse ``http://`` URLs (default true) |
+| ``allow_private`` | allow loopback, private, link-local and other non-global targets (default false) |
+| ``timeout_s`` | for the whole request (default 10) |
+
+The body is the copy's JSON document (``format`` ``cssc-copy/1``: message fields, subject, body,
+ack link); headers ``X-CSSC-Signature: sha256=<hex HMAC of the body>``, ``Idempotency-Key`` and
+``X-CSSC-Delivery``. Redirects are not followed (a 3xx is a permanent failure). 2xx is delivered;
+5xx, 408, 429 (honouring ``Retry-After``), timeouts and dropped connections are temporary; any other
+4xx is permanent. The URL comes from a contact record, so the SSRF guard of
+:mod:`cssc_core.channels.ssrf` checks it before the request and checks each address just before a
+socket is opened to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cssc_core.channels.render import COPY_FORMAT
+from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
+from cssc_core.errors import PluginError, ValidationError
+from cssc_core.plugins.markers import hookimpl
+from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+
+__all__ = [
+    "WebhookChannel",
+    "cssc_delivery_channels",
+    "document_of",
+    "encode_document",
+    "make_channel",
+    "outcome",
+]
+
+
+def document_of(item: Outgoing) -> Mapping[str, Any]:
+    """The JSON document posted for a copy: its rendered ``payload`` (``cssc-copy/1``)."""
+    if item.payload:
+        return item.payload
+    document = item.to_document()
+    del document["address"], document["payload"]
+    return {"format": COPY_FORMAT, **document}
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses
+
+
+def encode_document(document: Mapping[str, Any], memo: dict[int, tuple[object, str]] | None = None) -> bytes:
+    """``document`` as compact ASCII JSON, what ``json.dumps`` would write.
+
+    Copies of one message share objects (the message's part of the document, the body): ``memo``
+    keeps the encoding of each large value by identity, so that it is encoded once per message
+    rather than once per recipient.
+    """
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, str) and len(value) < 64:
+            encoded = _encode_string(value)
+        elif value is None:
+            encoded = "null"
+        else:
+            entry = memo.get(id(value)) if memo is not None else None
+            if entry is not None and entry[0] is value:
+                encoded = entry[1]
+            else:
+                encoded = (
+                    _encode_string(value)
+                    if isinstance(value, str)
+                    else json.dumps(_plain(value), separators=(",", ":"))
+                )
+                if memo is not None:
+                    if len(memo) > 256:
+                        memo.clear()
+                    memo[id(value)] = (value, encoded)
+        parts.append(f"{_encode_string(key)}:{encoded}")
+    return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def outcome(delivery: str, status: int, retry_after: str | None = None) -> SendResult:
+    """The result of an HTTP answer: 2xx delivered; 5xx, 408, 429 temporary; 3xx and other 4xx permanent."""
+    if 200 <= status < 300:
+        return SendResult.delivered(delivery)
+    if status >= 500 or status in (408, 429):
+        return SendResult.temporary(delivery, f"HTTP {status}", _retry_after(retry_after))
+    if 300 <= status < 400:
+        return SendResult.permanent(delivery, f"HTTP {status}: redirects are not followed")
+    return SendResult.permanent(delivery, f"HTTP {status}")
+
+
+class WebhookChannel:
+    """Posts copies over one shared aiohttp session (made on first use, on the dispatcher's loop).
+
+    Args:
+        secret: The HMAC key (never shown).
+        require_https: Refuse http URLs.
+        allow_private: Allow non-global targets.
+        timeout_s: Timeout for each request.
+        concurrency: Connections at most.
+        resolver: The DNS resolver (aiohttp's default when None; tests inject one).
+        socket_factory: The guard that checks each address before connecting (tests wrap it).
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        require_https: bool = True,
+        allow_private: bool = False,
+        timeout_s: float = 10.0,
+        concurrency: int = 10,
+        resolver: AbstractResolver | None = None,
+        socket_factory: GuardedSocketFactory | None = None,
+    ) -> None:
+        self._secret = secret
+        self.require_https = require_https
+        self.allow_private = allow_private
+        self.timeout_s = timeout_s
+        self.concurrency = concurrency
+        self.guard = socket_factory or GuardedSocketFactory(allow_private=allow_private)
+        self._resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+        self._memo: dict[int, tuple[object, str]] = {}
+
+    def __repr__(self) -> str:
+        flags = f"require_https={self.require_https}, allow_private={self.allow_private}"
+        return f"WebhookChannel(secret=<hidden>, {flags})"
+
+    def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency,
+                resolver=self._resolver,
+                socket_factory=self.guard,
+                ttl_dns_cache=60,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": "cssc-core-webhook", "Content-Type": "application/json"},
+            )
+        return self._session
+
+    def sign(self, body: bytes) -> str:
+        """The signature header's value for a body: ``sha256=<hex>``."""
+        return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+
+    async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
+        """Posts every copy of the batch concurrently."""
+        session = self._open()
+        return await asyncio.gather(*(self._post(session, item) for item in batch))
+
+    async def _post(self, session: aiohttp.ClientSession, item: Outgoing) -> SendResult:
+        import aiohttp
+
+        try:
+            check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
+        except ForbiddenAddressError as error:
+            return SendResult.permanent(item.delivery, f"webhook URL refused: {error}")
+        body = encode_document(document_of(item), self._memo)
+        headers = {
+            "X-CSSC-Signature": self.sign(body),
+            "Idempotency-Key": item.idempotency_key,
+            "X-CSSC-Delivery": item.delivery,
+        }
+        try:
+            async with session.post(
+                item.address, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                return outcome(item.delivery, response.status, response.headers.get("Retry-After"))
+        except TimeoutError:
+            return SendResult.temporary(item.delivery, "timed out")
+        except (aiohttp.ClientError, OSError) as error:
+            forbidden = find_forbidden(error)
+            if forbidden is not None:
+                return SendResult.permanent(item.delivery, f"webhook URL refused: {forbidden}")
+            return SendResult.temporary(item.delivery, type(error).__name__)
+
+    async def aclose(self) -> None:
+        """Closes the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _flag(settings: ChannelSettings, key: str, default: bool) -> bool:
+    value = settings.options.get(key, default)
+    if not isinstance(value, bool):
+        raise ValidationError.single(f"$.channels.{settings.name}.{key}", "expected true or false")
+    return value
+
+
+def _seconds(settings: ChannelSettings, key: str, default: float) -> float:
+    value = settings.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        raise ValidationError.single(
+            f"$.channels.{settings.name}.{key}", "expected seconds, more than 0, at most 600"
+        )
+    return float(value)
+
+
+def make_channel(settings: ChannelSettings) -> WebhookChannel:
+    """Checks the settings, reads the signing key from the environment, and makes the sender.
+
+    Raises:
+        PluginError: when aiohttp is not installed (``pip install 'cssc_core[webhook]'``).
+        ValidationError: for a malformed setting or an unset environment variable.
+    """
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        raise PluginError(
+            "the webhook channel needs aiohttp: install it with pip install 'cssc_core[webhook]'"
+        ) from None
+    return WebhookChannel(
+        secret=settings.secret("secret").encode(),
+        require_https=_flag(settings, "require_https", True),
+        allow_private=_flag(settings, "allow_private", False),
+        timeout_s=_seconds(settings, "timeout_s", 10.0),
+        concurrency=settings.concurrency,
+    )
+
+
+@hookimpl
+def cssc_delivery_channels() -> Iterable[ChannelPlugin]:
+    """The ``webhook`` channel type."""
+    return [ChannelPlugin("webhook", make_channel, "signed JSON POSTed to HTTPS endpoints, SSRF-guarded")]
