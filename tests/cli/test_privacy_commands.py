@@ -158,3 +158,20 @@ def test_erase_tells_the_plugins_after_the_store_has_erased(
         ("cssc_contact_erased", "c-0001")
     ]
     assert seen == [None]  # the plugins hear of it once the tombstone is committed
+
+
+def test_erase_finds_the_outbox_and_file_channels_of_a_channel_file(db: Path, tmp_path: Path) -> None:
+    box, elsewhere = tmp_path / "conf" / "box", tmp_path / "conf" / "logs"
+    box.mkdir(parents=True)
+    elsewhere.mkdir()
+    (tmp_path / "conf" / "channels.toml").write_text(
+        'format = "cssc-channels/1"\noutbox = "box"\n\n[channels.email]\ntype = "file"\naddress = "email"\n\n'
+        f'[channels.pager]\ntype = "file"\naddress = "phone"\npath = "{elsewhere / "pager.log"}"\n',
+        "utf-8",
+    )
+    for path in (box / "email.jsonl", elsewhere / "pager.log"):
+        path.write_text(json.dumps(_outbox_line("d-1", "c-0001")) + "\n", "utf-8")
+    channels = str(tmp_path / "conf" / "channels.toml")
+    assert main(["erase", "--contact", "c-0001", "--db", str(db), "--channels", channels]) == 0
+    for path in (box / "email.jsonl", elsewhere / "pager.log"):
+        assert b"c-0001@example.org" not in path.read_bytes()
