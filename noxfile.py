@@ -1,11 +1,13 @@
 """Development sessions: tests, lint, typing, docs and benchmarks.
 
 ``nox -s tests`` runs the whole test suite on the Python that runs nox; ``nox -s tests_all`` runs it on
-every Python the package supports (read from pyproject.toml) that is installed here.
+every Python the package supports (read from pyproject.toml) that is installed here; ``nox -s
+reliability`` runs the reliability suite with more examples and prints its table.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
@@ -60,6 +62,26 @@ def docs(session: nox.Session) -> None:
     """Builds the documentation site with warnings as errors."""
     _install(session, "cli", "docs")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def reliability(session: nox.Session) -> None:
+    """The reliability suite (tests/reliability) with ten times its default examples; prints its table.
+
+    Hostile inputs to every reader and command, erasure scanned on disk, crashes and injected faults:
+    the table at the end counts what was tried, and the columns marked "must be 0" are guarantees
+    (each test also asserts them, so the ordinary suite fails on a regression too).
+    """
+    _install(session, "cli", "test")
+    scale = os.environ.get("CSSC_RELIABILITY_SCALE", "10")
+    session.run(
+        "pytest",
+        "tests/reliability",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"CSSC_RELIABILITY_SCALE": scale},
+    )
 
 
 @nox.session

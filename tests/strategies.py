@@ -473,6 +473,125 @@ def message_reaches(draw: st.DrawFn, network: Network) -> list[Reach]:
     ]
 
 
+# --- hostile input -------------------------------------------------------------------------------
+# Valid documents with one part replaced by something hostile, and texts damaged on the way in: the
+# inputs an attacker or a broken spreadsheet export sends. Readers must refuse each with a
+# ValidationError (or accept it, when the damage happens to leave a valid document), never anything else.
+
+HOSTILE_STRINGS = (
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ufeff",
+    "\u202e",
+    "\ud800",
+    "=cmd|' /C calc'!A0",
+    "+44",
+    "'-",
+    "../../etc/passwd",
+    "<script>",
+    "${jndi:ldap://x}",
+    "{{ 7 * 7 }}",
+    "\r\nBcc: victim@example.org",
+    "x" * 10_001,
+    "9" * 4_301,
+    "NaN",
+    "Infinity",
+    "1e999",
+    "-0",
+    "0x1F",
+    "2019-02-30",
+    "24:00",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "Europe/../../etc",
+    "sqlite:///x",
+    "http://[::1",
+    "https://user:pw@example.org",
+    "TLP:ORANGE",
+)
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([2**63, -(2**63) - 1, 10**30, -1, 0])
+    | st.floats()
+    | st.sampled_from(HOSTILE_STRINGS)
+    | st.text(max_size=20)
+)
+hostile_values: st.SearchStrategy[Any] = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON-like document: keys of objects and indexes of lists."""
+    found: list[tuple[Any, ...]] = [prefix]
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found.extend(_paths(value, (*prefix, key)))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found.extend(_paths(value, (*prefix, index)))
+    return found
+
+
+@st.composite
+def damaged_documents(draw: st.DrawFn, document: Any) -> Any:
+    """A copy of ``document`` with one to three places replaced by hostile values, removed, or
+    given an unknown key."""
+    import copy
+
+    damaged = copy.deepcopy(document)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(damaged)))
+        if not path:
+            return draw(hostile_values)
+        parent = damaged
+        for step in path[:-1]:
+            parent = parent[step]
+        action = draw(st.sampled_from(["replace", "remove", "extra"]))
+        if action == "replace" or (action == "remove" and isinstance(parent, list)):
+            parent[path[-1]] = draw(hostile_values)
+        elif action == "remove":
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[draw(st.sampled_from(HOSTILE_STRINGS))] = draw(hostile_values)
+    return damaged
+
+
+@st.composite
+def damaged_texts(draw: st.DrawFn, text: str) -> bytes:
+    """The UTF-8 bytes of ``text``, damaged: cut short, bytes flipped, hostile pieces inserted, a byte
+    order mark or invalid UTF-8 added, or nested very deep."""
+    raw = bytearray(text.encode("utf-8"))
+    for _ in range(draw(st.integers(1, 3))):
+        action = draw(st.sampled_from(["cut", "flip", "insert", "bom", "invalid", "nest", "repeat"]))
+        at = draw(st.integers(0, len(raw)))
+        if action == "cut":
+            del raw[at:]
+        elif action == "flip" and raw:
+            raw[min(at, len(raw) - 1)] = draw(st.integers(0, 255))
+        elif action == "insert":
+            piece = draw(st.sampled_from(HOSTILE_STRINGS)).encode("utf-8", "surrogatepass")
+            raw[at:at] = piece
+        elif action == "bom":
+            raw[0:0] = b"\xef\xbb\xbf"
+        elif action == "invalid":
+            raw[at:at] = draw(st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"]))
+        elif action == "nest":
+            depth = draw(st.sampled_from([100, 5_000, 100_000]))
+            raw[at:at] = b"[" * depth + b"]" * depth
+        elif action == "repeat" and raw:
+            start = draw(st.integers(0, len(raw) - 1))
+            raw[at:at] = raw[start : start + 64] * draw(st.integers(2, 50))
+    return bytes(raw)
+
+
 def channel_documents() -> st.SearchStrategy[object]:
     """``cssc-channels/1`` documents, mostly malformed: known keys with values of every type, and
     some documents that are not tables at all."""

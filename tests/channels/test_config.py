@@ -148,7 +148,7 @@ def test_an_unset_environment_variable_is_named_never_a_value(host: PluginHost) 
 def test_bad_toml_and_an_unreadable_file_are_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="not valid TOML"):
         parse_channels_toml("format = ")
-    with pytest.raises(ValidationError, match="cannot read the channel file"):
+    with pytest.raises(ValidationError, match="cannot read the file"):
         read_channel_file(tmp_path / "missing.toml")
     with pytest.raises(ValidationError, match="expected 'cssc-channels/1'"):
         parse_channels_toml('format = "cssc-channels/2"')
@@ -265,3 +265,16 @@ def test_a_relative_outbox_is_in_the_channel_files_folder(tmp_path: Path, host: 
     channels = read_channel_file(path, host=host)
     assert channels.outbox == str(tmp_path / "conf" / "out")
     assert channels.channels["pager"].options["path"] == str(tmp_path / "conf" / "out" / "pager.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        # Regressions: each of these escaped the channel file readers as a builtin exception.
+        ("a = " + "[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ("a = " + "9" * 5000, "a number is too long"),
+    ],
+)
+def test_channel_files_too_deep_or_with_numbers_too_long_are_bad_input(raw: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        parse_channels_toml(raw)

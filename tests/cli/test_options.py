@@ -80,3 +80,27 @@ def test_exit_statuses(
     if status == 2:
         assert "problem found" in captured.err
         assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "err"),
+    [
+        # Regression: sqlite3.OperationalError escaped when the store's folder did not exist.
+        (["export", "--db", "{tmp}/missing/x.db"], 1, "cannot open"),
+        (["export", "--store", "sqlite:///{tmp}/missing/x.db"], 1, "cannot open"),
+        # Regression: click.Path's os.stat raised ValueError for a NUL in a file name.
+        (["export", "--db", "x\x00.db"], 2, "NUL"),
+        (["import", "x\x00.json", "--db", "{tmp}/x.db"], 2, "NUL"),
+        (["import", "\ud800.json", "--db", "{tmp}/x.db"], 2, "cannot be a file name"),
+        (["export", "--store", "sqlite:///x%00.db"], 2, "NUL"),
+        # Regression: an instant that overflows when converted to UTC.
+        (["coverage", "--db", "{tmp}/x.db", "--at", "0001-01-01T00:00:00+01:00"], 2, "1900 and 9000"),
+    ],
+)
+def test_paths_and_times_that_cannot_be_used(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], status: int, err: str
+) -> None:
+    assert main([arg.format(tmp=tmp_path) for arg in argv]) == status
+    captured = capsys.readouterr().err
+    assert err in captured
+    assert "Traceback" not in captured

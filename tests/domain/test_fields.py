@@ -62,10 +62,43 @@ def test_durations(given: str | int, seconds: int) -> None:
     assert fields.parse_duration(given) == seconds
 
 
-@pytest.mark.parametrize("given", ["", "m", "15 minutes", "1.5h", -3, True])
+@pytest.mark.parametrize("given", ["", "m", "15 minutes", "1.5h", -3, True, "١٢", "9" * 5000])
 def test_invalid_durations_are_refused(given: str | int) -> None:
-    with pytest.raises(ValueError, match=r"duration|negative"):
+    with pytest.raises(ValueError, match=r"duration|negative") as error:
         fields.parse_duration(given)
+    assert len(str(error.value)) < 200
+
+
+@pytest.mark.parametrize("given", ["367d", 366 * 86400 + 1, "8785h", "99999999999999999999", 10**30])
+def test_durations_longer_than_a_year_are_refused(given: str | int) -> None:
+    # Regression: a huge relay deadline was accepted and overflowed datetime arithmetic later.
+    with pytest.raises(ValueError, match=r"longer than a year|not a duration"):
+        fields.parse_duration(given)
+
+
+def test_a_year_is_the_longest_duration() -> None:
+    assert fields.parse_duration("8784h") == fields.MAX_DURATION_S
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "1899-12-31T23:59:59+00:00",
+        "9001-01-01T00:00Z",
+    ],
+)
+def test_instants_far_from_now_are_refused(given: str) -> None:
+    # Regression: 0001-01-01T00:00+01:00 parsed, then overflowed when converted to UTC.
+    with pytest.raises(ValueError, match="between the years 1900 and 9000"):
+        fields.parse_instant(given)
+
+
+def test_error_messages_clip_hostile_values() -> None:
+    with pytest.raises(ValueError, match="is not a valid id") as error:
+        fields.check_identifier("x" * 100_000 + " ")
+    assert len(str(error.value)) < 200
 
 
 @pytest.mark.parametrize(

@@ -163,3 +163,29 @@ def test_every_problem_of_an_alert_is_listed() -> None:
         "$.alert.info[0].area[0].circle[0]",
         "$.alert.info[0].area[0].geocode[0]",
     ]
+
+
+@pytest.mark.parametrize(
+    ("original", "hostile", "path"),
+    [
+        # Regression: each of these was accepted from CAP although cssc-message/1 JSON refuses it, so
+        # the stored message could not be read back.
+        ("CSSC-SCOT-2019-0612-00,", "CSSC!SCOT,", "$.alert.references"),
+        ("<value>SCOT</value>", "<value>no such/region</value>", "$.alert.info[0].parameter[0].value"),
+        ("<value>c-0001</value>", "<value>c 0001</value>", "$.alert.info[0].parameter[4].value"),
+        ("<value>G3</value>", "<value>Glasgow 3</value>", "$.alert.info[0].area[1].geocode[0].value"),
+        ("<sender>alerts@nctphq.example.org</sender>", f"<sender>{'s' * 10_001}</sender>", "$.alert.sender"),
+    ],
+)
+def test_values_the_json_format_refuses_are_refused_in_cap(original: str, hostile: str, path: str) -> None:
+    document = SAMPLE.read_text("utf-8").replace(original, hostile, 1)
+    with pytest.raises(ValidationError) as caught:
+        parse_cap_xml(document)
+    assert [p.path for p in caught.value.problems] == [path]
+
+
+def test_a_county_geocode_is_checked_as_text() -> None:
+    document = SAMPLE.read_text("utf-8").replace("Glasgow City</value>", "Glasgow&#x7f;</value>")
+    with pytest.raises(ValidationError, match="control characters") as caught:
+        parse_cap_xml(document)
+    assert [p.path for p in caught.value.problems] == ["$.alert.info[0].area[0].geocode[0].value"]

@@ -192,3 +192,32 @@ def test_toml_leaves_nulls_out() -> None:
     text = dumps_network_toml(network)
     assert "webhook" not in text
     assert parse_network_toml(text) == network
+
+
+@pytest.mark.parametrize("item", [None, [], 3, "EAST"])
+def test_an_item_that_is_not_an_object_is_a_problem_with_its_path(item: Any) -> None:
+    # Regression: cattrs' generated code raised AttributeError for a list item that was not an object.
+    for key in ("regions", "sectors", "organisations", "roles"):
+        with pytest.raises(ValidationError) as caught:
+            network_from_document({"format": "cssc-network/1", key: [item]})
+        assert f"$.{key}[0]" in {problem.path for problem in caught.value.problems}
+
+
+def test_nested_records_that_are_not_objects_are_problems() -> None:
+    document = copy.deepcopy(SPEC_EXAMPLE)
+    document["organisations"][0]["membership"] = ["active"]
+    document["organisations"][0]["contacts"][0]["quiet_hours"] = 7
+    with pytest.raises(ValidationError) as caught:
+        network_from_document(document)
+    assert [str(problem) for problem in caught.value.problems] == [
+        "$.organisations[0].contacts[0].quiet_hours: expected an object, got int",
+        "$.organisations[0].membership: expected an object, got a list",
+    ]
+
+
+@pytest.mark.parametrize("key", ["9" * 4301, "²"])
+def test_unknown_keys_made_of_digits_are_reported(key: str) -> None:
+    # Regression: sorting the problems converted such keys with int(), which raised ValueError.
+    with pytest.raises(ValidationError) as caught:
+        network_from_document({"format": "cssc-network/1", key: 1, "other": 2})
+    assert len(caught.value.problems) == 2

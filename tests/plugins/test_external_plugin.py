@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from cssc_core.cli import main
 from cssc_core.errors import ValidationError
 from cssc_core.plugins import ChannelSettings, Outgoing, PluginHost
 from cssc_core.storage.memory import MemoryStore
@@ -100,3 +102,16 @@ def test_an_allow_list_loads_only_what_it_names(
     assert any(p.item.name == "pager" for p in host.delivery_channels()) is loaded
     assert [p.name for p in host.blocked()] == ([] if loaded else ["pager"])
     assert {p.item.name for p in host.storage_backends()} == {"memory", "sqlite"}  # built-ins always load
+
+
+@pytest.mark.parametrize(("allow", "block"), [("someone-else", None), (None, "pager")])
+def test_a_plugin_left_out_is_never_imported(
+    monkeypatch: pytest.MonkeyPatch, allow: str | None, block: str | None
+) -> None:
+    # Leaving a plugin out must keep its code from running at all, import side effects included.
+    monkeypatch.delitem(sys.modules, "cssc_plugin_pager", raising=False)
+    for name, value in (("CSSC_ALLOW_PLUGINS", allow), ("CSSC_BLOCK_PLUGINS", block)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    assert main(["plugins", "--json"]) == 0
+    assert "cssc_plugin_pager" not in sys.modules

@@ -88,6 +88,8 @@ def test_idempotency_keys_follow_the_identity() -> None:
         "POST https://hooks.example.org/cssc?token=abc failed",
         "gateway refused +447400123456",
         "gateway refused 07400 123456",
+        # Regression: a URL run into the text before it escaped the word-boundary anchored pattern.
+        "status=500https://hooks.example.org/cssc?token=abc",
     ],
 )
 def test_audit_details_lose_addresses(text: str) -> None:

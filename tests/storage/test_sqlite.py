@@ -273,3 +273,26 @@ def test_another_threads_call_never_lands_inside_a_transaction(store: SqliteStor
         mine()
     thread.join()
     assert (store.get_setting("mine"), store.get_setting("other")) == (None, "kept")
+
+
+def test_an_erasure_during_another_read_is_scrubbed_by_the_next_store_to_close(path: Path) -> None:
+    # Regression: a reader's snapshot made the erasure's checkpoint fail silently, leaving the old
+    # pages in the WAL for good; and the TRUNCATE checkpoint waited out the busy timeout doing so.
+    keeper = SqliteStore(path)
+    for _ in range(3):
+        keeper.replace_network(sample_network())
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM contacts").fetchone()
+    eraser = SqliteStore(path)
+    eraser.erase_contact("c-0001", T0)
+    assert eraser.get_setting("storage.wal-scrub-pending") == "1"
+    eraser.close()
+    reader.close()
+    assert b"sam@example.org" in path.with_name(path.name + "-wal").read_bytes()
+    SqliteStore(path).close()
+    wal = path.with_name(path.name + "-wal")
+    data = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert keeper.get_setting("storage.wal-scrub-pending") is None
+    keeper.close()
+    assert b"sam@example.org" not in data

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import attrs
 from cssc_core.domain.marking import ChannelFlags, default_channel_flags
 from cssc_core.domain.models import ADDRESS_KINDS, builtin_channel_address
 from cssc_core.errors import Problem, ValidationError
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_toml, read_limited
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import ChannelSettings
 
@@ -221,12 +221,7 @@ def read_channel_setup(
     host = host or PluginHost.load()
     environ = dict(os.environ) if environ is None else environ
     source = str(path)
-    try:
-        document = tomllib.loads(path.read_text("utf-8"))
-    except OSError as error:
-        raise ValidationError.single("$", f"cannot read the channel file: {error.strerror}", source) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not TOML: {error}", source) from None
+    document = load_toml(read_limited(path, MAX_DOCUMENT_BYTES), source)
     problems: list[Problem] = []
     if document.get("format") != CHANNELS_FORMAT:
         problems.append(Problem("$.format", f"must be {CHANNELS_FORMAT!r}"))

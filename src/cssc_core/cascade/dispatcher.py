@@ -42,6 +42,18 @@ __all__ = ["Dispatcher"]
 _MAX_BATCH = 100
 
 
+def _results(answer: object) -> list[SendResult]:
+    """The results in a plugin's answer; anything that is not one is left out, so that its copy
+    counts as unanswered (a temporary failure).
+
+    Raises:
+        TypeError: when the answer is not a list of results at all.
+    """
+    if not isinstance(answer, list | tuple):
+        raise TypeError(f"the channel answered {type(answer).__name__} instead of a list of results")
+    return [result for result in answer if isinstance(result, SendResult)]
+
+
 class _Pacer:
     """Keeps a channel at or under its rate: copies are spaced ``1 / rate`` seconds apart on average."""
 
@@ -75,6 +87,8 @@ class Dispatcher:
         retry: When temporary failures are tried again.
         rng: The random source of the backoff jitter.
         lease_s: How long a claim lasts before another worker may take the delivery over.
+        send_timeout_s: How long one call to a channel plugin may take before its copies fail
+            temporarily.
         batch_size: How many deliveries one claim takes.
         worker: This worker's name, on every lease it takes.
         now: The clock's time (leases run from it).
@@ -94,6 +108,7 @@ class Dispatcher:
         retry: RetryPolicy,
         rng: random.Random,
         lease_s: float,
+        send_timeout_s: float = 120.0,
         batch_size: int,
         worker: str,
         now: Callable[[], datetime],
@@ -109,6 +124,7 @@ class Dispatcher:
         self._retry = retry
         self._rng = rng
         self._lease_s = lease_s
+        self._send_timeout_s = send_timeout_s
         self._batch_size = batch_size
         self._worker = worker
         self._now = now
@@ -244,9 +260,18 @@ class Dispatcher:
     ) -> None:
         async with semaphore:
             await pacer.acquire(len(items))
+            # A plugin that raises, hangs or answers nonsense must not lose the batch, nor stop the
+            # dispatcher: its copies fail temporarily and are tried again.
+            results: Sequence[SendResult]
             try:
-                results: Sequence[SendResult] = await sender.send([copy for _, copy in items])
-            except Exception as error:  # a plugin's failure must not lose the batch
+                answer = await asyncio.wait_for(
+                    sender.send([copy for _, copy in items]), self._send_timeout_s
+                )
+                results = _results(answer)
+            except TimeoutError:
+                reason = f"channel timed out after {self._send_timeout_s:g}s"
+                results = [SendResult.temporary(d.id, reason) for d, _ in items]
+            except Exception as error:
                 reason = f"channel error: {type(error).__name__}"
                 results = [SendResult.temporary(d.id, reason) for d, _ in items]
             self._record([d for d, _ in items], results, at)

@@ -110,6 +110,8 @@ class CascadeEngine:
             cascade uses the setup it was sent with (``send`` stores this setup with new cascades,
             or the default file channels).
         lease_s: How long a claim on a delivery lasts before another worker may take it over.
+        send_timeout_s: How long one call to a channel plugin may take; a call that takes longer
+            fails its copies temporarily (they are tried again), so a hung plugin stops nothing.
         batch_size: How many deliveries one claim takes.
         worker: This worker's name on its leases (host, process and a random suffix by default).
         progress: Hears how far long dispatches have got.
@@ -128,6 +130,7 @@ class CascadeEngine:
         renderer: Renderer = render_copy,
         channels: ChannelSetup | None = None,
         lease_s: float = 300.0,
+        send_timeout_s: float = 120.0,
         batch_size: int = 500,
         worker: str | None = None,
         progress: Progress | None = None,
@@ -142,6 +145,7 @@ class CascadeEngine:
         self.renderer = renderer
         self.channels = channels
         self.lease_s = lease_s
+        self.send_timeout_s = send_timeout_s
         self.batch_size = batch_size
         self.worker = worker or _worker_name()
         self.progress = progress
@@ -389,6 +393,7 @@ class CascadeEngine:
             retry=self.retry,
             rng=self.rng,
             lease_s=self.lease_s,
+            send_timeout_s=self.send_timeout_s,
             batch_size=self.batch_size,
             worker=self.worker,
             now=self.clock.now,

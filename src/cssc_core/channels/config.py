@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from cssc_core.channels.failover import FailoverChannel, Provider
 from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import ChannelTemplates, Renderer
 from cssc_core.errors import PluginError, Problem, ValidationError
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_toml, read_limited
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Channel, ChannelSettings
 from cssc_core.storage.protocol import Store
@@ -524,7 +524,7 @@ def channels_from_document(
 
 
 def parse_channels_toml(
-    text: str,
+    text: str | bytes,
     *,
     host: PluginHost | None = None,
     environ: Mapping[str, str] | None = None,
@@ -536,10 +536,7 @@ def parse_channels_toml(
     Raises:
         ValidationError: for TOML that does not parse, and every problem in the document.
     """
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
+    document = load_toml(text, source)
     return channels_from_document(document, host=host, environ=environ, source=source, base=base)
 
 
@@ -555,10 +552,7 @@ def read_channel_file(
     Raises:
         ValidationError: when the file cannot be read or holds problems.
     """
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValidationError.single("$", f"cannot read the channel file: {error}", os.fspath(path)) from None
+    raw = read_limited(Path(path), MAX_DOCUMENT_BYTES)
     return parse_channels_toml(
-        text, host=host, environ=environ, source=os.fspath(path), base=Path(path).resolve().parent
+        raw, host=host, environ=environ, source=os.fspath(path), base=Path(path).resolve().parent
     )

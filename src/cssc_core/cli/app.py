@@ -17,6 +17,7 @@ from cssc_core.cli import (
     demo_command,
     network_commands,
     plugins_command,
+    privacy_commands,
     route_command,
 )
 from cssc_core.errors import CsscError, ValidationError
@@ -40,6 +41,7 @@ for command in (
     *route_command.COMMANDS,
     *channels_command.COMMANDS,
     *plugins_command.COMMANDS,
+    *privacy_commands.COMMANDS,
 ):
     cli.add_command(command)
 

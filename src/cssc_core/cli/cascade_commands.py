@@ -20,6 +20,7 @@ import click
 from cssc_core.cascade import CascadeEngine, CascadeStatus, ChannelSetup, RunReport, read_channel_setup
 from cssc_core.cli.network_commands import stored_network
 from cssc_core.cli.options import (
+    FilePath,
     at_option,
     clock_from_option,
     json_option,
@@ -54,7 +55,7 @@ def channels_option(function: F) -> F:
     return click.option(
         "--channels",
         "channels_file",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=FilePath(path_type=Path, dir_okay=False),
         default=None,
         help="A cssc-channels/1 file. Without it: the channels the cascade was sent with "
         "(for send: every channel name a file channel in ./cssc-outbox).",
@@ -116,12 +117,12 @@ def _run_line(report: RunReport) -> str:
 
 
 @click.command("send")
-@click.argument("message_file", metavar="MESSAGE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("message_file", metavar="MESSAGE", type=FilePath(path_type=Path, dir_okay=False))
 @click.option(
     "--policy",
     "policy_files",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     help="A cssc-policy/1 file; repeat for regions' own files. Without it: [defaults] alone.",
 )
 @channels_option

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cssc_core.channels.config import ChannelFile, default_channels, read_channel_file
-from cssc_core.cli.options import json_option
+from cssc_core.cli.options import FilePath, json_option
 from cssc_core.plugins.manager import PluginHost
 
 __all__ = ["COMMANDS", "channels_report"]
@@ -70,7 +70,7 @@ def _table(report: dict[str, Any]) -> str:
 @click.option(
     "--channels",
     "channel_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     help="The channel file (cssc-channels/1) to check.",
 )
 @json_option

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from cssc_core.cli.options import json_option
+from cssc_core.cli.options import FilePath, json_option
 from cssc_core.cli.tables import echo_json, echo_table
 from cssc_core.demo.report import build_report
 from cssc_core.demo.story import DATABASE, OUTBOX, DemoStore, StepReport, play, story_messages
@@ -51,7 +51,7 @@ def _progress(step: StepReport) -> None:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FilePath(path_type=Path, file_okay=False),
     default=Path("cssc-demo"),
     show_default=True,
     help="The folder the demo works in (its SQLite file and outbox).",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cssc_core.cli.options import (
+    FilePath,
     at_option,
     clock_from_option,
     json_option,
@@ -50,7 +51,7 @@ def read_import_file(path: Path, store: Store) -> Network:
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=FilePath(path_type=Path, dir_okay=False))
 @store_options
 def import_command(file: Path, db: Path | None, store: str | None) -> None:
     """Load a network from FILE (.json, .toml or a .csv member list), all or nothing.
@@ -80,9 +81,7 @@ _DUMPERS = {"json": dumps_network_json, "toml": dumps_network_toml, "csv": dumps
     show_default=True,
     help="cssc-network/1 JSON or TOML, or a CSV member list.",
 )
-@click.option(
-    "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout."
-)
+@click.option("--output", type=FilePath(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
 @store_options
 def export_command(output_format: str, output: Path | None, db: Path | None, store: str | None) -> None:
     """Write the stored network to standard output or a file."""

@@ -6,9 +6,10 @@ backend by its URL scheme; both at once is bad input (exit 2).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +22,7 @@ from cssc_core.storage.sqlite import sqlite_url
 
 __all__ = [
     "DEFAULT_DB",
+    "FilePath",
     "at_option",
     "clock_from_option",
     "db_option",
@@ -36,13 +38,31 @@ DEFAULT_DB = Path("cssc.db")
 """The SQLite file used when neither ``--db`` nor ``--store`` is given (in the current folder)."""
 
 
+class FilePath(click.Path):
+    """``click.Path`` that refuses a name with a NUL character, or one the file system cannot encode.
+
+    ``click.Path`` looks the name up with ``os.stat``, which raises ``ValueError`` for those; every
+    command takes its file names through this type instead, so such a name exits 2 like other bad input.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Refuses a name holding NUL, then converts as ``click.Path`` does."""
+        if "\x00" in str(value):
+            self.fail("a file name cannot hold a NUL character", param, ctx)
+        try:
+            os.fsencode(value)
+        except UnicodeEncodeError:
+            self.fail(f"{value!r} cannot be a file name here", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def db_option(function: F) -> F:
     """Adds ``--db PATH`` (parameter ``db``)."""
     return click.option(
         "--db",
         "db",
         metavar="PATH",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FilePath(dir_okay=False, path_type=Path),
         default=None,
         help=f"The SQLite store file (default: ./{DEFAULT_DB}).",
     )(function)

@@ -11,7 +11,7 @@ import click
 
 from cssc_core.cascade.sender import reach_of
 from cssc_core.cli.network_commands import stored_network
-from cssc_core.cli.options import open_store_from_options, store_options
+from cssc_core.cli.options import FilePath, open_store_from_options, store_options
 from cssc_core.cli.tables import format_table
 from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Network
@@ -105,12 +105,12 @@ def format_plan(plan: RoutingPlan) -> str:
 
 
 @click.command("route")
-@click.argument("message_file", metavar="MESSAGE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("message_file", metavar="MESSAGE", type=FilePath(path_type=Path, dir_okay=False))
 @click.option(
     "--policy",
     "policy_files",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     help="A cssc-policy/1 file; repeat for regions' own files. Without it: [defaults] alone.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -121,7 +121,7 @@ def format_plan(plan: RoutingPlan) -> str:
 @click.option(
     "--network",
     "network_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     help="Route over the network in this cssc-network/1 file instead of the store's.",
 )
 def route(

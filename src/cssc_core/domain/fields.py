@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,16 +18,20 @@ import email_validator
 import phonenumbers
 
 __all__ = [
+    "MAX_DURATION_S",
     "check_channel_name",
     "check_identifier",
+    "check_instant",
     "check_latitude",
     "check_longitude",
     "check_text",
     "check_time_zone",
     "check_webhook_url",
+    "clip",
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",
+    "normalise_postcode_district",
     "parse_clock_time",
     "parse_duration",
     "parse_instant",
@@ -40,7 +44,15 @@ _POSTCODE = re.compile(
     r"GIR0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRV-Y])"
     r"[0-9][ABD-HJLNP-UW-Z]{2}"
 )
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_OUTWARD_CODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?|GIR")
+_DURATION = re.compile(r"(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?")
+_SECONDS = re.compile(r"[0-9]{1,12}")
+MAX_DURATION_S = 366 * 24 * 3600
+"""The longest duration a policy or channel file may name: a (leap) year."""
+# Instants are kept as microseconds from 1970 and have durations added to them: stay well inside
+# what datetime can hold, whatever the offset.
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _MAX_TEXT = 10_000
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -53,14 +65,14 @@ _PLAIN_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)
 def check_identifier(value: str) -> str:
     """An id: 1 to 128 letters, digits and ``._:@-``, starting with a letter or digit."""
     if not _IDENTIFIER.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid id (letters, digits and . _ : @ -, at most 128)")
+        raise ValueError(f"{clip(value)} is not a valid id (letters, digits and . _ : @ -, at most 128)")
     return value
 
 
 def check_channel_name(value: str) -> str:
     """A channel name: lower-case letters, digits, ``_`` and ``-``, starting with a letter."""
     if not _CHANNEL_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid channel name (lower-case letters, digits, _ and -)")
+        raise ValueError(f"{clip(value)} is not a valid channel name (lower-case letters, digits, _ and -)")
     return value
 
 
@@ -110,11 +122,19 @@ def _normalise_email_domain(domain: str) -> str:
     return _validate_email(f"postmaster@{domain}").rpartition("@")[2]
 
 
+def normalise_postcode_district(value: str) -> str:
+    """A postcode district (the outward code, such as ``G3``), returned upper-case."""
+    district = value.strip().upper()
+    if not _OUTWARD_CODE.fullmatch(district):
+        raise ValueError(f"{clip(value)} is not a postcode district (the outward code, such as G3)")
+    return district
+
+
 def normalise_postcode(value: str) -> str:
     """A UK postcode, returned upper-case with one space before the inward code (``NR1 1AA``)."""
     compact = "".join(value.split()).upper()
     if not _POSTCODE.fullmatch(compact):
-        raise ValueError(f"{value!r} is not a valid UK postcode")
+        raise ValueError(f"{clip(value)} is not a valid UK postcode")
     return f"{compact[:-3]} {compact[-3:]}"
 
 
@@ -142,13 +162,13 @@ def check_webhook_url(value: str) -> str:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - reading it raises ValueError for a malformed port
     except ValueError:
-        raise ValueError(f"{value!r} is not a valid URL") from None
+        raise ValueError(f"{clip(value)} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        raise ValueError(f"{clip(value)} is not an http(s) URL with a host")
     if parts.username is not None or parts.password is not None:
         raise ValueError("a webhook URL must not carry credentials")
     if len(value) > 2048 or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError(f"{value!r} is not a valid URL")
+        raise ValueError(f"{clip(value)} is not a valid URL")
     return value
 
 
@@ -158,7 +178,7 @@ def check_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
+        raise ValueError(f"unknown time zone {clip(value)}") from None
     return value
 
 
@@ -167,9 +187,20 @@ def parse_instant(value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a date and time written YYYY-MM-DDTHH:MM:SS+HH:MM") from None
+        raise ValueError(f"{clip(value)} is not a date and time written YYYY-MM-DDTHH:MM:SS+HH:MM") from None
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"{value!r} has no offset (write it like 2019-06-12T09:15:00+01:00)")
+        raise ValueError(f"{clip(value)} has no offset (write it like 2019-06-12T09:15:00+01:00)")
+    return check_instant(instant)
+
+
+def check_instant(instant: datetime) -> datetime:
+    """An aware date and time between the years 1900 and 9000 (UTC), returned as given."""
+    try:
+        in_range = _EARLIEST <= instant <= _LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError(f"{instant.isoformat()} is not between the years 1900 and 9000")
     return instant
 
 
@@ -177,26 +208,34 @@ def parse_clock_time(value: str) -> time:
     """A 24-hour clock time written ``HH:MM``."""
     match = _CLOCK_TIME.fullmatch(value)
     if not match:
-        raise ValueError(f"{value!r} is not a time of day written HH:MM")
+        raise ValueError(f"{clip(value)} is not a time of day written HH:MM")
     return time(int(match[1]), int(match[2]))
 
 
 def parse_duration(value: str | int) -> int:
     """A duration in whole seconds, from ``90s``, ``15m``, ``1h``, ``1h30m`` or a whole number."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
+        raise ValueError(f"{clip(value)} is not a duration")
     if isinstance(value, int):
         seconds = value
     else:
         text = value.strip()
         match = _DURATION.fullmatch(text)
-        if text.isdigit():
+        if _SECONDS.fullmatch(text):
             seconds = int(text)
         elif text and match:
             hours, minutes, secs = (int(part or 0) for part in match.groups())
             seconds = hours * 3600 + minutes * 60 + secs
         else:
-            raise ValueError(f"{value!r} is not a duration (write 90s, 15m, 1h, 1h30m or seconds)")
+            raise ValueError(f"{clip(value)} is not a duration (write 90s, 15m, 1h, 1h30m or seconds)")
     if seconds < 0:
         raise ValueError(f"{value!r} is negative")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{clip(str(value))} is longer than a year")
     return seconds
+
+
+def clip(value: object, width: int = 60) -> str:
+    """``repr`` of a value cut to ``width`` characters, for messages about what may be hostile input."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + "...'"

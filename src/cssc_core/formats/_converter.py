@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -34,7 +35,14 @@ from cssc_core.domain.models import (
 )
 from cssc_core.errors import Problem
 
-__all__ = ["ROLE_CLASSES", "converter", "make_converter", "problems_from", "structure"]
+__all__ = [
+    "ROLE_CLASSES",
+    "converter",
+    "make_converter",
+    "object_structure_fn",
+    "problems_from",
+    "structure",
+]
 
 T = TypeVar("T")
 
@@ -121,7 +129,7 @@ def _date(value: Any, _: Any) -> date:
     try:
         return date.fromisoformat(_text(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD") from None
+        raise ValueError(f"{fields.clip(value)} is not a date written YYYY-MM-DD") from None
 
 
 def _time(value: Any, _: Any) -> time:
@@ -136,11 +144,11 @@ def _enum(value: Any, type_: type[enum.Enum]) -> enum.Enum:
         return type_(text)
     except ValueError:
         allowed = ", ".join(member.value for member in type_)
-        raise ValueError(f"{text!r} is not one of {allowed}") from None
+        raise ValueError(f"{fields.clip(text)} is not one of {allowed}") from None
 
 
 def _structure_location(converter: cattrs.Converter) -> Callable[[Any, Any], Location]:
-    base = make_dict_structure_fn(
+    base = object_structure_fn(
         Location,
         converter,
         lat=override(struct_hook=_optional(_number(fields.check_latitude))),
@@ -150,7 +158,7 @@ def _structure_location(converter: cattrs.Converter) -> Callable[[Any, Any], Loc
     )
 
     def hook(value: Any, type_: Any) -> Location:
-        location = base(_mapping(value), type_)
+        location = base(value, type_)
         if (location.lat is None) != (location.lon is None):
             raise ValueError("lat and lon must be given together")
         return location
@@ -162,6 +170,20 @@ def _mapping(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected an object, got {_type_name(value)}")
     return value
+
+
+def object_structure_fn(
+    cls: type[T], converter: cattrs.Converter, **overrides: Any
+) -> Callable[[Any, Any], T]:
+    """``make_dict_structure_fn`` for a document object: anything but an object (a list, a number,
+    null) is refused with a :class:`TypeError` naming what was found, instead of failing inside
+    the generated code with an ``AttributeError``."""
+    structure_fn = make_dict_structure_fn(cls, converter, **overrides)
+
+    def hook(value: Any, type_: Any) -> T:
+        return structure_fn(_mapping(value), type_)
+
+    return hook
 
 
 def _structure_role(converter: cattrs.Converter) -> Callable[[Any, Any], Role]:
@@ -194,6 +216,8 @@ def make_converter() -> cattrs.Converter:
     identifier = override(struct_hook=_checked(fields.check_identifier))
     text = override(struct_hook=_checked(fields.check_text))
 
+    # Records without a hook of their own (Membership, say) are read as document objects too.
+    converter.register_structure_hook_factory(attrs.has, lambda cls: object_structure_fn(cls, converter))
     converter.register_structure_hook(str, _text)
     converter.register_structure_hook(bool, _bool)
     converter.register_structure_hook(int, _int)
@@ -209,18 +233,16 @@ def make_converter() -> cattrs.Converter:
     for code_class in (Region, Sector):
         converter.register_structure_hook(
             code_class,
-            make_dict_structure_fn(code_class, converter, code=identifier, name=text),
+            object_structure_fn(code_class, converter, code=identifier, name=text),
         )
     converter.register_structure_hook(Location, _structure_location(converter))
     converter.register_structure_hook(
         QuietHours,
-        make_dict_structure_fn(
-            QuietHours, converter, tz=override(struct_hook=_checked(fields.check_time_zone))
-        ),
+        object_structure_fn(QuietHours, converter, tz=override(struct_hook=_checked(fields.check_time_zone))),
     )
     converter.register_structure_hook(
         Contact,
-        make_dict_structure_fn(
+        object_structure_fn(
             Contact,
             converter,
             id=identifier,
@@ -233,7 +255,7 @@ def make_converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Organisation,
-        make_dict_structure_fn(
+        object_structure_fn(
             Organisation,
             converter,
             id=identifier,
@@ -244,7 +266,7 @@ def make_converter() -> cattrs.Converter:
     for role_class in ROLE_CLASSES.values():
         converter.register_structure_hook(
             role_class,
-            make_dict_structure_fn(role_class, converter, contact=identifier),
+            object_structure_fn(role_class, converter, contact=identifier),
         )
         converter.register_unstructure_hook(
             role_class,

@@ -53,7 +53,13 @@ from cssc_core.domain.message import (
     Urgency,
 )
 from cssc_core.errors import Problem, ValidationError
-from cssc_core.formats.message import message_problems
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, check_size
+from cssc_core.formats.message import (
+    MESSAGE_FORMAT,
+    message_from_document,
+    message_problems,
+    message_to_document,
+)
 
 __all__ = ["CAP_NAMESPACE", "dumps_cap_xml", "parse_cap_xml"]
 
@@ -105,7 +111,7 @@ class _Reader:
             return kind(value.lower())
         except ValueError:
             allowed = ", ".join(_cap_spelling(member) for member in kind)
-            self.problems.append(Problem(f"{path}.{name}", f"{value!r} is not one of {allowed}"))
+            self.problems.append(Problem(f"{path}.{name}", f"{fields.clip(value)} is not one of {allowed}"))
             return None
 
     def datetime(self, element: Element, name: str, path: str, *, required: bool = True) -> datetime | None:
@@ -118,10 +124,14 @@ class _Reader:
             moment = None
         if moment is None or moment.utcoffset() is None:
             self.problems.append(
-                Problem(f"{path}.{name}", f"{value!r} is not a CAP date-time with an offset")
+                Problem(f"{path}.{name}", f"{fields.clip(value)} is not a CAP date-time with an offset")
             )
             return None
-        return moment
+        try:
+            return fields.check_instant(moment)
+        except ValueError as error:
+            self.problems.append(Problem(f"{path}.{name}", str(error)))
+            return None
 
 
 def _cap_spelling(value: str) -> str:
@@ -129,6 +139,7 @@ def _cap_spelling(value: str) -> str:
 
 
 def _parse_xml(raw: str | bytes, source: str | None) -> Element:
+    check_size(len(raw), MAX_DOCUMENT_BYTES, source)
     try:
         root: Element = defusedxml.ElementTree.fromstring(raw, forbid_dtd=True)
     except defusedxml.DTDForbidden:
@@ -156,7 +167,7 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
     identifier = reader.checked(
         reader.text(root, "identifier", path), f"{path}.identifier", fields.check_identifier
     )
-    sender = reader.text(root, "sender", path)
+    sender = reader.checked(reader.text(root, "sender", path), f"{path}.sender", fields.check_text)
     sent = reader.datetime(root, "sent", path)
     status = reader.enum(root, "status", path, Status)
     kind = reader.enum(root, "msgType", path, MessageType)
@@ -179,7 +190,7 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
             category = Category(category_text.lower())
         except ValueError:
             reader.problems.append(
-                Problem(f"{info_path}.category", f"{category_text!r} is not a CAP category")
+                Problem(f"{info_path}.category", f"{fields.clip(category_text)} is not a CAP category")
             )
     urgency = reader.enum(main, "urgency", info_path, Urgency)
     severity = reader.enum(main, "severity", info_path, Severity)
@@ -234,6 +245,14 @@ def parse_cap_xml(raw: str | bytes, *, source: str | None = None) -> Message:
     problems = [Problem(p.path.replace("$.", f"{path}.", 1), p.message) for p in message_problems(message)]
     if problems:
         raise ValidationError(problems, source)
+    # What CAP accepts is stored as cssc-message/1 and read back from there: the canonical reader
+    # must accept it too, or a stored message could not be read again.
+    try:
+        message_from_document(message_to_document(message))
+    except ValidationError as error:
+        raise ValidationError(
+            [Problem(f"{path} (as {MESSAGE_FORMAT}) {p.path}", p.message) for p in error.problems], source
+        ) from None
     return message
 
 
@@ -257,7 +276,7 @@ def _marking(root: Element, path: str, reader: _Reader) -> Marking | None:
             try:
                 return Marking(value.upper())
             except ValueError:
-                reader.problems.append(Problem(where, f"{value!r} is not a TLP 2.0 marking"))
+                reader.problems.append(Problem(where, f"{fields.clip(value)} is not a TLP 2.0 marking"))
                 return None
     if reader.text(root, "scope", path) == "Public":
         return Marking.CLEAR
@@ -272,19 +291,27 @@ def _references(value: str | None, path: str, reader: _Reader) -> tuple[str, ...
     for triple in value.split():
         parts = triple.split(",")
         if len(parts) != 3 or not parts[1]:
-            reader.problems.append(Problem(path, f"{triple!r} is not a sender,identifier,sent triple"))
+            reader.problems.append(
+                Problem(path, f"{fields.clip(triple)} is not a sender,identifier,sent triple")
+            )
             continue
-        identifiers.append(parts[1])
+        identifier = reader.checked(parts[1], path, fields.check_identifier)
+        if identifier is not None:
+            identifiers.append(identifier)
     return tuple(identifiers)
 
 
 def _audience(info: Element, path: str, reader: _Reader) -> Audience:
     selectors: dict[str, list[str]] = {name: [] for name in _AUDIENCE_PARAMETERS.values()}
-    for parameter in info.findall(_NS + "parameter"):
+    for index, parameter in enumerate(info.findall(_NS + "parameter")):
         name = (parameter.findtext(_NS + "valueName") or "").strip()
         value = (parameter.findtext(_NS + "value") or "").strip()
         if name in _AUDIENCE_PARAMETERS and value:
-            selectors[_AUDIENCE_PARAMETERS[name]].append(value)
+            # Tags are free text; the other selectors name ids, checked as the JSON format checks them.
+            check = fields.check_text if name == "cssc:tag" else fields.check_identifier
+            checked = reader.checked(value, f"{path}.parameter[{index}].value", check)
+            if checked is not None:
+                selectors[_AUDIENCE_PARAMETERS[name]].append(checked)
     areas: list[Area] = []
     for index, area in enumerate(info.findall(_NS + "area")):
         found = _areas(area, f"{path}.area[{index}]", reader)
@@ -317,14 +344,19 @@ def _areas(area: Element, path: str, reader: _Reader) -> list[Area]:
                 raise ValueError(f"radius {radius} must be a number of kilometres, 0 or more")
             areas.append(Circle(lat, lon, radius_km))
         except ValueError as error:
-            reader.problems.append(Problem(f"{path}.circle[{index}]", f"{circle.text!r}: {error}"))
+            reader.problems.append(Problem(f"{path}.circle[{index}]", f"{fields.clip(circle.text)}: {error}"))
     for index, geocode in enumerate(area.findall(_NS + "geocode")):
         name = (geocode.findtext(_NS + "valueName") or "").strip()
         value = (geocode.findtext(_NS + "value") or "").strip()
+        where = f"{path}.geocode[{index}].value"
         if name == "county" and value:
-            areas.append(County(value))
+            county = reader.checked(value, where, fields.check_text)
+            if county is not None:
+                areas.append(County(county))
         elif name == "postcode_district" and value:
-            areas.append(PostcodeDistrict(value.upper()))
+            district = reader.checked(value, where, fields.normalise_postcode_district)
+            if district is not None:
+                areas.append(PostcodeDistrict(district))
         else:
             reader.problems.append(
                 Problem(

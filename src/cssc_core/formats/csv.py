@@ -23,6 +23,7 @@ from cssc_core.domain.models import Organisation, Region, Role, Sector
 from cssc_core.domain.network import Network
 from cssc_core.errors import Problem, ValidationError
 from cssc_core.formats._converter import converter, structure
+from cssc_core.formats._documents import MAX_NETWORK_BYTES, check_size
 from cssc_core.formats.network import network_from_document, sort_problems
 from cssc_core.reference import reference_regions, reference_sectors
 
@@ -126,6 +127,7 @@ def parse_network_csv(
     Raises:
         ValidationError: every problem, each located as ``row N, column``.
     """
+    check_size(len(text), MAX_NETWORK_BYTES, source)
     regions = tuple(reference_regions() if regions is None else regions)
     sectors = tuple(reference_sectors() if sectors is None else sectors)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
-import tomllib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 import cattrs
 import tomli_w
 from cattrs.errors import AttributeValidationNote, ClassValidationError
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import override
 
 from cssc_core.domain import fields
 from cssc_core.domain.message import (
@@ -35,7 +33,8 @@ from cssc_core.domain.message import (
     PostcodeDistrict,
 )
 from cssc_core.errors import Problem, ValidationError
-from cssc_core.formats._converter import make_converter, problems_from
+from cssc_core.formats._converter import make_converter, object_structure_fn, problems_from
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_json, load_toml, read_limited
 from cssc_core.formats.network import sort_problems
 
 __all__ = [
@@ -53,7 +52,6 @@ __all__ = [
 MESSAGE_FORMAT = "cssc-message/1"
 _LANGUAGES = ("cy",)
 _AREA_KINDS = ("circle", "polygon", "county", "postcode_district")
-_OUTWARD_CODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?|GIR")
 
 
 def _fail(key: str, error: Exception) -> ClassValidationError:
@@ -67,12 +65,14 @@ def _aware_datetime(value: Any, _: Any) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date-time written ISO 8601 with an offset") from None
+            raise ValueError(
+                f"{fields.clip(value)} is not a date-time written ISO 8601 with an offset"
+            ) from None
     if not isinstance(value, datetime):
         raise TypeError("expected a date-time written ISO 8601 with an offset")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a date-time needs its offset (+01:00 or Z)")
-    return value
+    return fields.check_instant(value)
 
 
 def _coordinate(check: Callable[[float], float]) -> Callable[[Any], float]:
@@ -95,7 +95,7 @@ def _radius(value: float) -> float:
 
 
 def _structure_area(converter: cattrs.Converter) -> Callable[[Any, Any], Area]:
-    circle = make_dict_structure_fn(
+    circle = object_structure_fn(
         Circle,
         converter,
         lat=override(struct_hook=lambda v, _: _latitude(v)),
@@ -133,10 +133,7 @@ def _structure_area(converter: cattrs.Converter) -> Callable[[Any, Any], Area]:
                 return polygon(inner)
             if kind == "county":
                 return County(fields.check_text(converter.structure(inner, str)))
-            district = converter.structure(inner, str).strip().upper()
-            if not _OUTWARD_CODE.fullmatch(district):
-                raise ValueError(f"{inner!r} is not a postcode district (the outward code, such as G3)")
-            return PostcodeDistrict(district)
+            return PostcodeDistrict(fields.normalise_postcode_district(converter.structure(inner, str)))
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as error:
             raise _fail(kind, error) from None
 
@@ -177,13 +174,13 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda t: t == Area, _structure_area(converter))
     converter.register_structure_hook(
         LanguageBlock,
-        make_dict_structure_fn(
+        object_structure_fn(
             LanguageBlock, converter, headline=text, body=optional_text, instruction=optional_text
         ),
     )
     converter.register_structure_hook(
         Audience,
-        make_dict_structure_fn(
+        object_structure_fn(
             Audience,
             converter,
             regions=_identifier_list(converter),
@@ -194,7 +191,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Message,
-        make_dict_structure_fn(
+        object_structure_fn(
             Message,
             converter,
             id=identifier,
@@ -315,26 +312,13 @@ def message_to_document(message: Message) -> dict[str, Any]:
 
 
 def parse_message_json(text: str | bytes, *, source: str | None = None) -> Message:
-    """Reads a message from ``cssc-message/1`` JSON text."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise ValidationError.single("$", f"not valid JSON: {error.msg} ({where})", source) from None
-    except UnicodeDecodeError:
-        raise ValidationError.single("$", "not valid UTF-8 text", source) from None
-    except RecursionError:
-        raise ValidationError.single("$", "nested too deeply", source) from None
-    return message_from_document(document, source=source)
+    """Reads a message from ``cssc-message/1`` JSON text (or UTF-8 bytes)."""
+    return message_from_document(load_json(text, source), source=source)
 
 
-def parse_message_toml(text: str, *, source: str | None = None) -> Message:
+def parse_message_toml(text: str | bytes, *, source: str | None = None) -> Message:
     """Reads a message from ``cssc-message/1`` TOML text (a null is written by leaving the key out)."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
-    return message_from_document(document, source=source)
+    return message_from_document(load_toml(text, source), source=source)
 
 
 def dumps_message_json(message: Message) -> str:
@@ -357,18 +341,12 @@ def read_message_file(path: Path) -> Message:
     from cssc_core.formats.cap import parse_cap_xml
 
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ValidationError.single("$", f"cannot read the file ({error.strerror})", source) from None
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml", ".xml", ".cap"):
+        raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .xml)", source)
+    raw = read_limited(path, MAX_DOCUMENT_BYTES)
     if suffix == ".json":
         return parse_message_json(raw, source=source)
-    if suffix in (".xml", ".cap"):
-        return parse_cap_xml(raw, source=source)
     if suffix == ".toml":
-        try:
-            return parse_message_toml(raw.decode("utf-8-sig"), source=source)
-        except UnicodeDecodeError:
-            raise ValidationError.single("$", "not valid UTF-8 text", source) from None
-    raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .xml)", source)
+        return parse_message_toml(raw, source=source)
+    return parse_cap_xml(raw, source=source)

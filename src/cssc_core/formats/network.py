@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from cssc_core.domain.models import Contact, Organisation, Region, Role, Sector
 from cssc_core.domain.network import Network, integrity_problems
 from cssc_core.errors import Problem, ValidationError
 from cssc_core.formats._converter import converter, structure
+from cssc_core.formats._documents import MAX_NETWORK_BYTES, load_json, load_toml, read_limited, utf8_text
 from cssc_core.reference import reference_regions, reference_sectors
 
 __all__ = [
@@ -142,9 +142,12 @@ def _skeleton(item: Any) -> Organisation | None:
 def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
     """Orders problems as their places appear in the document (``[10]`` after ``[9]``)."""
 
-    def key(problem: Problem) -> list[tuple[int, int | str]]:
+    def key(problem: Problem) -> list[tuple[int, int, str]]:
+        # Indexes compare as numbers (by length, then digits) without converting them: an unknown
+        # key may be thousands of digits long, or digits that int() does not read ("²").
         return [
-            (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[\[\].]+", problem.path)
+            (0, len(part), part) if part.isascii() and part.isdigit() else (1, 0, part)
+            for part in re.split(r"[\[\].]+", problem.path)
         ]
 
     return sorted(problems, key=key)
@@ -163,26 +166,13 @@ def network_to_document(network: Network) -> dict[str, Any]:
 
 
 def parse_network_json(text: str | bytes, *, source: str | None = None) -> Network:
-    """Reads a network from ``cssc-network/1`` JSON text."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise ValidationError.single("$", f"not valid JSON: {error.msg} ({where})", source) from None
-    except UnicodeDecodeError:
-        raise ValidationError.single("$", "not valid UTF-8 text", source) from None
-    except RecursionError:
-        raise ValidationError.single("$", "nested too deeply", source) from None
-    return network_from_document(document, source=source)
+    """Reads a network from ``cssc-network/1`` JSON text (or UTF-8 bytes)."""
+    return network_from_document(load_json(text, source, limit=MAX_NETWORK_BYTES), source=source)
 
 
-def parse_network_toml(text: str, *, source: str | None = None) -> Network:
+def parse_network_toml(text: str | bytes, *, source: str | None = None) -> Network:
     """Reads a network from ``cssc-network/1`` TOML text (a null is written by leaving the key out)."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
-    return network_from_document(document, source=source)
+    return network_from_document(load_toml(text, source, limit=MAX_NETWORK_BYTES), source=source)
 
 
 def dumps_network_json(network: Network) -> str:
@@ -208,19 +198,12 @@ def read_network_file(path: Path) -> Network:
     from cssc_core.formats.csv import parse_network_csv
 
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ValidationError.single("$", f"cannot read the file ({error.strerror})", source) from None
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml", ".csv"):
+        raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .csv)", source)
+    raw = read_limited(path, MAX_NETWORK_BYTES)
     if suffix == ".json":
         return parse_network_json(raw, source=source)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError.single("$", "not valid UTF-8 text", source) from None
     if suffix == ".toml":
-        return parse_network_toml(text, source=source)
-    if suffix == ".csv":
-        return parse_network_csv(text, source=source)
-    raise ValidationError.single("$", f"unknown file type {suffix!r} (use .json, .toml or .csv)", source)
+        return parse_network_toml(raw, source=source)
+    return parse_network_csv(utf8_text(raw, source), source=source)

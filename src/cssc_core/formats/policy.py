@@ -9,7 +9,6 @@ its path (``$.routes[2].match.severity[0]``), and raises one :class:`ValidationE
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,14 @@ import attrs
 import cattrs
 import tomli_w
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import override
 
 from cssc_core.domain import fields
 from cssc_core.domain.marking import Marking
 from cssc_core.domain.message import Category, Certainty, MessageType, Severity, Status, Urgency
 from cssc_core.errors import Problem, ValidationError
-from cssc_core.formats._converter import make_converter, structure
+from cssc_core.formats._converter import make_converter, object_structure_fn, structure
+from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_toml, read_limited
 from cssc_core.formats.network import sort_problems
 from cssc_core.routing.policy import (
     MATCH_FIELDS,
@@ -84,7 +84,7 @@ def _checked_list(check: Callable[[str], str]) -> Callable[[Any, Any], tuple[str
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+            raise ValueError(f"{fields.clip(value)} is not one of {', '.join(allowed)}")
         return value
 
     return check
@@ -116,10 +116,10 @@ def _converter() -> cattrs.Converter:
         name: override(struct_hook=_checked_list(_one_of(allowed) if allowed else fields.check_text))
         for name, allowed in _MATCH_VALUES.items()
     }
-    converter.register_structure_hook(Match, make_dict_structure_fn(Match, converter, **match_hooks))
+    converter.register_structure_hook(Match, object_structure_fn(Match, converter, **match_hooks))
     converter.register_structure_hook(
         Select,
-        make_dict_structure_fn(
+        object_structure_fn(
             Select,
             converter,
             sectors=override(struct_hook=_checked_list(fields.check_identifier)),
@@ -129,7 +129,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Settings,
-        make_dict_structure_fn(
+        object_structure_fn(
             Settings,
             converter,
             channels=override(struct_hook=_channels),
@@ -139,7 +139,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         Route,
-        make_dict_structure_fn(
+        object_structure_fn(
             Route,
             converter,
             name=override(struct_hook=lambda v, _: fields.check_identifier(converter.structure(v, str))),
@@ -238,16 +238,13 @@ def region_routes_from_document(document: Any, *, source: str | None = None) -> 
     return region, routes
 
 
-def parse_policy_toml(text: str, *, source: str | None = None) -> RoutingPolicy:
+def parse_policy_toml(text: str | bytes, *, source: str | None = None) -> RoutingPolicy:
     """Reads a national ``cssc-policy/1`` TOML policy."""
     return policy_from_document(_load(text, source), source=source)
 
 
-def _load(text: str, source: str | None) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("$", f"not valid TOML: {error}", source) from None
+def _load(text: str | bytes, source: str | None) -> dict[str, Any]:
+    return load_toml(text, source)
 
 
 def read_policy_files(paths: Sequence[Path]) -> RoutingPolicy:
@@ -264,7 +261,7 @@ def read_policy_files(paths: Sequence[Path]) -> RoutingPolicy:
     for path in paths:
         source = str(path)
         try:
-            document = _load(path.read_bytes().decode("utf-8-sig"), source)
+            document = _load(read_limited(path, MAX_DOCUMENT_BYTES), source)
             if isinstance(document, dict) and "region" in document:
                 regional.append(region_routes_from_document(document, source=source))
             elif national_source is not None:
@@ -273,10 +270,6 @@ def read_policy_files(paths: Sequence[Path]) -> RoutingPolicy:
                 )
             else:
                 national, national_source = policy_from_document(document, source=source), source
-        except OSError as error:
-            problems.append(Problem(f"{source}: $", f"cannot read the file ({error.strerror})"))
-        except UnicodeDecodeError:
-            problems.append(Problem(f"{source}: $", "not valid UTF-8 text"))
         except ValidationError as error:
             problems.extend(Problem(f"{source}: {p.path}", p.message) for p in error.problems)
     if problems:

@@ -433,8 +433,9 @@ class Timer:
 
 
 _REDACTIONS = (
-    # URLs first, so that an address inside one goes with it.
-    re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE),
+    # URLs first, so that an address inside one goes with it. No word boundary before the scheme:
+    # text run into it ("0https://...") must not save the URL.
+    re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE),
     re.compile(r"[^\s<>()\[\]{},;:\"']+@[^\s<>()\[\]{},;:\"']+\.[^\s<>()\[\]{},;:\"']+"),
     re.compile(r"\+?\d[\d ()-]{6,}\d"),
 )

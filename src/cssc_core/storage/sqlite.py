@@ -61,6 +61,9 @@ __all__ = ["SCHEMA_VERSION", "SqliteStore", "cssc_storage_backends", "sqlite_url
 # index's WHERE term word for word for SQLite to use the index.
 _OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 
+# A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
+_SCRUB_PENDING = "storage.wal-scrub-pending"
+
 _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         1,
@@ -192,9 +195,19 @@ def _serialised(method: Callable[Concatenate[SqliteStore, P], R]) -> Callable[Co
     @functools.wraps(method)
     def serialised(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.IntegrityError:
+                raise  # a broken invariant, not a failing store: the methods map the ones they expect
+            except sqlite3.Error as error:
+                raise _failed(self, error) from error
 
     return serialised
+
+
+def _failed(store: SqliteStore, error: sqlite3.Error) -> StorageError:
+    """A failing database (disk full, I/O error, locked past the timeout) as the library's error."""
+    return StorageError(f"the store {store.path} failed: {error}")
 
 
 class _HistoryLines:
@@ -379,9 +392,12 @@ class SqliteStore:
         self.path = str(path)
         # One connection shared by the threads of a process; _lock serialises them, and a transaction
         # holds it to the end, so another thread's call never lands inside it.
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+        except (sqlite3.Error, ValueError) as error:  # a missing folder, a NUL in the name
+            raise StorageError(f"cannot open {self.path!r} as a cssc store: {error}") from None
         self._lock = threading.RLock()
         self._depth = 0
         self._scrub_wal = False
@@ -391,6 +407,8 @@ class SqliteStore:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
+            if self._scrub_pending():
+                self._scrub()
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise StorageError(f"cannot open {self.path} as a cssc store: {error}") from None
@@ -444,7 +462,12 @@ class SqliteStore:
 
     @_serialised
     def close(self) -> None:
-        """Closes the connection."""
+        """Closes the connection, first scrubbing the WAL if an erasure left that pending."""
+        try:
+            if self._scrub_pending():
+                self._scrub()
+        except sqlite3.Error:
+            pass  # another process holds the file busy: whichever store closes or erases next scrubs it
         self._db.close()
 
     @contextmanager
@@ -470,11 +493,17 @@ class SqliteStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _failed(self, error) from error
         self._depth = 1
         try:
             yield
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise _failed(self, error) from error
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
@@ -483,10 +512,34 @@ class SqliteStore:
         finally:
             self._depth = 0
         if self._scrub_wal:
-            # Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies
-            # the new pages over them and the WAL is truncated.
             self._scrub_wal = False
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._scrub()
+
+    def _scrub(self) -> None:
+        """Checkpoints and truncates the WAL, and clears the pending mark once that worked.
+
+        Old page images (an erased contact's, say) stay in the WAL until a checkpoint copies the new
+        pages over them and the WAL is truncated. While another connection reads an older snapshot,
+        the checkpoint cannot finish; the mark, stored with the erasure, stays, and the next store on
+        this file to open, commit an erasure or close tries again.
+        """
+        # A TRUNCATE checkpoint waits for readers as long as the busy timeout allows: do not wait
+        # here, the next try comes soon enough.
+        timeout = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        if busy:
+            return
+        self._db.execute("DELETE FROM settings WHERE key = ?", (_SCRUB_PENDING,))
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _scrub_pending(self) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM settings WHERE key = ?", (_SCRUB_PENDING,)).fetchone() is not None
+        )
 
     # --- the network -------------------------------------------------------------------------------
 
@@ -598,6 +651,7 @@ class SqliteStore:
             )
             self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
             self.append_audit([AuditEntry(at=at, event="contact-erased", contact=contact_id)])
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, '1')", (_SCRUB_PENDING,))
             self._scrub_wal = True
         return grave
 
@@ -997,6 +1051,8 @@ def _open(url: str) -> SqliteStore:
         raise ValidationError.single("--store", f"expected sqlite:///PATH, got {url!r}")
     encoded, _, query = rest[1:].partition("?")
     path = unquote(encoded)
+    if "\x00" in path:
+        raise ValidationError.single("--store", "a file name cannot hold a NUL character")
     options = dict(parse_qsl(query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL")
     if options or synchronous.upper() not in {"FULL", "NORMAL"}:

@@ -1,0 +1,53 @@
+"""The dispatcher survives channel plugins that hang or answer nonsense: their copies fail temporarily."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from cssc_core.formats.policy import parse_policy_toml
+from cssc_core.plugins.types import Outgoing
+from cssc_core.storage.records import DeliveryStatus
+from tests.cascade.conftest import Harness, message
+
+SHOP = {"organisations": ["shop"]}
+DIRECT = parse_policy_toml(
+    'format = "cssc-policy/1"\n[defaults]\nvia = "direct"\nchannels = ["email", "sms"]\n'
+)
+
+
+async def _hang(batch: Sequence[Outgoing]) -> Any:
+    await asyncio.sleep(3600)
+
+
+async def _junk(batch: Sequence[Outgoing]) -> Any:
+    return ["delivered", 42, None]
+
+
+async def _nothing(batch: Sequence[Outgoing]) -> Any:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("send", "reason"),
+    [
+        # Regression: a plugin that never returned held the cascade for ever.
+        (_hang, "channel timed out after 0.05s"),
+        # Regression: items that were not SendResults raised AttributeError out of the dispatcher.
+        (_junk, "the channel reported no result for this copy"),
+        (_nothing, "channel error: TypeError"),
+    ],
+)
+def test_a_misbehaving_channel_fails_its_copies_temporarily(
+    memory_harness: Harness, monkeypatch: pytest.MonkeyPatch, send: Any, reason: str
+) -> None:
+    monkeypatch.setattr(memory_harness.channels, "send", send)
+    engine = memory_harness.make_engine(send_timeout_s=0.05)
+    engine.send(message(audience=SHOP), policy=DIRECT)
+    deliveries = memory_harness.store.deliveries_of("msg-1")
+    assert deliveries
+    assert {d.status for d in deliveries} == {DeliveryStatus.TEMPORARY_FAILURE}
+    assert {d.reason for d in deliveries} == {reason}
