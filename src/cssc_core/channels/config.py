@@ -14,11 +14,13 @@ by environment variable (``password_env``), so that the file and the stored casc
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import re
+import time
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from cssc_core.channels.acks import AckSigner
 from cssc_core.channels.failover import FailoverChannel, Provider
 from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import ChannelTemplates, Renderer
+from cssc_core.domain.marking import ChannelFlags
 from cssc_core.errors import PluginError, Problem, ValidationError
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Channel, ChannelSettings
@@ -182,9 +185,19 @@ class ChannelConfig:
         host: PluginHost,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Channel:
         """Opens the channel's sender through its plugin: a :class:`FailoverChannel` over providers
         when it has them, paced by a :class:`RateLimitedChannel` when ``rate_per_s`` is set.
+
+        Args:
+            host: Where the plugins come from.
+            environ: Where environment variables are looked up (default: the process environment).
+            rng: The failover's random source.
+            clock: The clock of the rate limit's token bucket.
+            sleep: How the rate limit waits.
 
         Raises:
             ValidationError: when the plugin is unknown or refuses the settings.
@@ -198,7 +211,9 @@ class ChannelConfig:
                 for p, settings in zip(self.providers, self.provider_settings(environ), strict=True)
             ]
             sender = FailoverChannel(providers, rng, **self.failover)  # type: ignore[arg-type]
-        return RateLimitedChannel(sender, self.rate_per_s) if self.rate_per_s > 0 else sender
+        if self.rate_per_s > 0:
+            return RateLimitedChannel(sender, self.rate_per_s, clock=clock, sleep=sleep)
+        return sender
 
     def to_document(self) -> dict[str, Any]:
         """The table as written in a channel file (secrets only as variable names)."""
@@ -244,6 +259,13 @@ class ChannelFile:
         if found is None and self.is_default:
             return _default_channel(name, self.outbox)
         return found
+
+    def flags(self) -> Mapping[str, ChannelFlags] | None:
+        """The channels' capability flags for routing; None for the default configuration, whose
+        flags follow each channel's name."""
+        if self.is_default:
+            return None
+        return {name: ChannelFlags(c.secure, c.public) for name, c in self.channels.items()}
 
     def to_document(self) -> dict[str, Any]:
         """The configuration as a ``cssc-channels/1`` document, to store with a cascade."""
@@ -295,20 +317,27 @@ def default_channels(names: Iterable[str] = (), outbox: str = DEFAULT_OUTBOX) ->
     )
 
 
+def _provider_paths(config: ChannelConfig) -> list[str]:
+    if not config.providers:
+        return [f"$.channels.{config.name}"]
+    return [f"$.channels.{config.name}.providers[{i}]" for i in range(len(config.providers))]
+
+
+def _unset_variables(config: ChannelConfig, environ: Mapping[str, str] | None) -> list[Problem]:
+    env = os.environ if environ is None else environ
+    return [
+        Problem(f"{path}.{key}", f"environment variable {variable} is not set")
+        for path, settings in zip(_provider_paths(config), config.provider_settings(environ), strict=True)
+        for key, variable in sorted(settings.options.items())
+        if key.endswith("_env") and isinstance(variable, str) and variable not in env
+    ]
+
+
 def _plugin_problems(
     config: ChannelConfig, host: PluginHost, environ: Mapping[str, str] | None
 ) -> list[Problem]:
-    problems: list[Problem] = []
-    env = os.environ if environ is None else environ
-    paths = (
-        [f"$.channels.{config.name}"]
-        if not config.providers
-        else [f"$.channels.{config.name}.providers[{i}]" for i in range(len(config.providers))]
-    )
-    for path, settings in zip(paths, config.provider_settings(environ), strict=True):
-        for key, variable in sorted(settings.options.items()):
-            if key.endswith("_env") and isinstance(variable, str) and variable not in env:
-                problems.append(Problem(f"{path}.{key}", f"environment variable {variable} is not set"))
+    problems = _unset_variables(config, environ)
+    for path, settings in zip(_provider_paths(config), config.provider_settings(environ), strict=True):
         try:
             plugin = host.channel_plugin(settings.type)
         except ValidationError as error:
@@ -518,6 +547,8 @@ def channels_from_document(
                 p.path == prefix or p.path.startswith((prefix + ".", prefix + "[")) for p in reader.problems
             ):
                 reader.problems.extend(_plugin_problems(config, host, environ))
+            else:
+                reader.problems.extend(_unset_variables(config, environ))
     if reader.problems:
         raise ValidationError(reader.problems, source)
     return result
