@@ -7,7 +7,7 @@ delivery (:meth:`Recipient.for_delivery`), calls
 hands the :class:`~cssc_core.plugins.types.Outgoing` copies to the channel.
 
 Every copy starts with the marking (SPEC.md section 6): the body's first line is the marking line
-and the subject starts with it in brackets. The marking line is ``TLP:GREEN`` for an actual
+and the subject starts with it. The marking line is ``TLP:GREEN`` for an actual
 message, ``TLP:GREEN EXERCISE`` for an exercise and ``TLP:GREEN TEST`` for a test. Templates
 cannot remove it: it is added outside them. A contact whose language is ``cy`` gets the Welsh text
 first (the message's ``languages.cy``), then the English, with the same template.
@@ -93,6 +93,7 @@ class MessageCopy:
         expires: When it expires, if it does.
         welsh: The Welsh text, if any.
         ack_required: Whether recipients are asked to acknowledge (``ack = "required"``).
+        references: For an update or cancel, the messages it refers to.
     """
 
     id: str
@@ -111,6 +112,7 @@ class MessageCopy:
     expires: datetime | None = None
     welsh: WelshText | None = None
     ack_required: bool = False
+    references: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
     @classmethod
     def from_message(cls, message: Message, *, ack_required: bool = False) -> MessageCopy:
@@ -139,6 +141,7 @@ class MessageCopy:
             expires=message.expires,
             welsh=welsh,
             ack_required=ack_required,
+            references=message.references,
         )
 
 
@@ -363,6 +366,10 @@ class PreparedMessage:
         self.message = message
         self._forms = forms
         self._line = marking_line(message.marking, message.status)
+        # An update or cancel says so, and of what, right under the marking (outside the templates).
+        self._heading = self._line
+        if message.type != "alert" and message.references:
+            self._heading += f"\n\n{message.type.upper()} of {', '.join(message.references)}"
         # One read-only object shared by every copy: a structured channel encodes it once per message.
         self._message_document: Mapping[str, Any] = MappingProxyType(
             {
@@ -380,7 +387,7 @@ class PreparedMessage:
             }
         )
         self._ack_expires = message.expires or message.sent + ACK_VALIDITY
-        self._finished: dict[str, str] = {}
+        self._finished: dict[tuple[DeliveryKind, str], str] = {}
 
     def _ack_values(self, recipient: Recipient) -> dict[str, str]:
         signer = self.renderer.signer
@@ -413,15 +420,16 @@ class PreparedMessage:
         subject = subject_form.render(values, escape)
         if escape is Escape.TEXT:
             subject = " ".join(subject.split())
-        subject = f"[{self._line}] {subject}"
+        subject = f"{self._line} {subject}"
         text = form.body.render(values)
         if welsh and form.welsh_body is not None:
             text = form.welsh_body.render(values) + _WELSH_SEPARATOR + text
-        body = self._finished.get(text)
+        body = self._finished.get((recipient.kind, text))
         if body is None:
-            body = f"{self._line}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
+            heading = self._line if recipient.kind is DeliveryKind.ESCALATION else self._heading
+            body = f"{heading}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
             if len(self._finished) < 64:  # most copies of a message share one text; names make others
-                self._finished[text] = body
+                self._finished[recipient.kind, text] = body
         payload = {
             "format": COPY_FORMAT,
             "message": self._message_document,
