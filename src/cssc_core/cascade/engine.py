@@ -26,14 +26,13 @@ from typing import Protocol
 import attrs
 
 from cssc_core.cascade import acks, timers
-from cssc_core.cascade.channels import ChannelSetup
-from cssc_core.cascade.context import CascadeContext
+from cssc_core.cascade.context import CascadeContext, send_channels
 from cssc_core.cascade.dispatcher import Dispatcher
-from cssc_core.cascade.render import Renderer, render_copy
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.sender import persist_cascade, plan_for_store
 from cssc_core.cascade.status import CascadeStatus
 from cssc_core.cascade.work import Work
+from cssc_core.channels.config import ChannelFile
 from cssc_core.domain.clock import Clock, SystemClock
 from cssc_core.domain.message import Message
 from cssc_core.domain.network import Network
@@ -105,10 +104,9 @@ class CascadeEngine:
         clock: Where the time comes from (the system clock by default).
         rng: The random source of retry jitter (seed it to replay identically).
         retry: When temporary failures are tried again.
-        renderer: Turns a delivery into the copy its channel sends.
         channels: Channels to use instead of those stored with each cascade; when None, every
-            cascade uses the setup it was sent with (``send`` stores this setup with new cascades,
-            or the default file channels).
+            cascade uses the configuration it was sent with (``send`` stores this one with new
+            cascades, or the default file channels in ``./cssc-outbox``).
         lease_s: How long a claim on a delivery lasts before another worker may take it over.
         batch_size: How many deliveries one claim takes.
         worker: This worker's name on its leases (host, process and a random suffix by default).
@@ -125,8 +123,7 @@ class CascadeEngine:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
-        renderer: Renderer = render_copy,
-        channels: ChannelSetup | None = None,
+        channels: ChannelFile | None = None,
         lease_s: float = 300.0,
         batch_size: int = 500,
         worker: str | None = None,
@@ -139,7 +136,6 @@ class CascadeEngine:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.retry = retry or RetryPolicy()
-        self.renderer = renderer
         self.channels = channels
         self.lease_s = lease_s
         self.batch_size = batch_size
@@ -158,7 +154,7 @@ class CascadeEngine:
         whom their references reached)."""
         self._refresh()
         return plan_for_store(
-            self.store, self._load_network(), message, policy, self.channels or ChannelSetup()
+            self.store, self._load_network(), message, policy, self.channels or send_channels()
         )
 
     def send(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
@@ -184,7 +180,7 @@ class CascadeEngine:
         # What fell due before this send happened first, as with a process running all along: an
         # update or cancel reaches whom earlier messages had reached by now.
         before = await self._run(at)
-        setup = self.channels or ChannelSetup()
+        setup = self.channels or send_channels()
         plan = plan_for_store(self.store, self._load_network(), message, policy, setup)
         ctx = CascadeContext(message, plan, setup, self._load_network())
         with self._work(at) as work:
@@ -385,7 +381,6 @@ class CascadeEngine:
             host=self.host,
             contexts=self._context,
             work=self._work,
-            renderer=self.renderer,
             retry=self.retry,
             rng=self.rng,
             lease_s=self.lease_s,

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
-from cssc_core.cascade import CascadeEngine, CascadeStatus, ChannelSetup, RunReport, read_channel_setup
+from cssc_core.cascade import CascadeEngine, CascadeStatus, RunReport
+from cssc_core.channels.config import ChannelFile, read_channel_file
 from cssc_core.cli.network_commands import stored_network
 from cssc_core.cli.options import (
     at_option,
@@ -93,9 +94,9 @@ def _engine(
 ) -> Iterator[CascadeEngine]:
     clock: Clock = clock_from_option(at)
     host = PluginHost.load()
-    setup: ChannelSetup | None = None
+    channels: ChannelFile | None = None
     if channels_file is not None:
-        setup = read_channel_setup(channels_file, host=host)
+        channels = read_channel_file(channels_file, host=host)
     with closing(open_store_from_options(db, store, host=host)) as opened:
         stored_network(opened)
         yield CascadeEngine(
@@ -103,7 +104,7 @@ def _engine(
             host=host,
             clock=clock,
             rng=random.Random(seed),
-            channels=setup,
+            channels=channels,
             progress=progress,
         )
 
