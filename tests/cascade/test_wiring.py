@@ -1,15 +1,19 @@
-"""Cascades through the channels package: channel files, failover providers, acknowledgement codes."""
+"""Cascades through the channels package: channel files, failover, acknowledgement links and codes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from urllib.parse import unquote
 
-from cssc_core.channels import AckSettings, parse_channels_toml
+import attrs
+import pytest
+
+from cssc_core.channels import AckSettings, AckSigner, AckTokenError, parse_channels_toml
 from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 from cssc_core.storage.records import DeliveryStatus
-from tests.cascade.conftest import Harness, message
+from tests.cascade.conftest import Harness, message, recording_setup
 
 RETAIL = {"organisations": ["retail-isls", "shop"]}
 
@@ -113,3 +117,26 @@ def test_a_relay_request_carries_a_reply_code_that_a_plain_copy_does_not(memory_
     shop = next(c for c in memory_harness.channels.sent if c.contact == "shop-a")
     assert shop.payload["ack_code"] is None
     assert "To acknowledge" not in shop.body
+
+
+def test_a_portal_acknowledges_by_token_with_the_key_of_the_cascade(memory_harness: Harness) -> None:
+    channels = attrs.evolve(
+        recording_setup(memory_harness.channels),
+        acks=AckSettings(base_url="https://portal.example.org/ack"),
+    )
+    memory_harness.make_engine(channels=channels).send(message(audience=RETAIL), policy=RELAYED)
+    (request,) = memory_harness.channels.sent
+    token = unquote(request.payload["ack_link"].split("?t=", 1)[1])
+    assert AckSigner.message_of(token) == "msg-1"
+
+    memory_harness.at(1)
+    portal = memory_harness.make_engine(channels=None)  # reads the stored configuration
+    with pytest.raises(AckTokenError, match="signature does not match"):
+        portal.acknowledge_token(token.replace(".", ".x", 1))
+    claim, new = portal.acknowledge_token(token)
+    assert (claim.message, claim.contact, new) == ("msg-1", "isl-r1", True)
+    assert ("shop-a", "email", "message") in memory_harness.sent()
+    assert portal.acknowledge_token(token)[1] is False
+    memory_harness.at(60 * 24 * 8)
+    with pytest.raises(AckTokenError, match="expired"):
+        portal.acknowledge_token(token)

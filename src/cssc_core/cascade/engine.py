@@ -32,7 +32,8 @@ from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.sender import persist_cascade, plan_for_store
 from cssc_core.cascade.status import CascadeStatus
 from cssc_core.cascade.work import Work
-from cssc_core.channels.config import ChannelFile
+from cssc_core.channels.acks import AckClaim, AckSigner
+from cssc_core.channels.config import AckSettings, ChannelFile
 from cssc_core.domain.clock import Clock, SystemClock
 from cssc_core.domain.message import Message
 from cssc_core.domain.network import Network
@@ -258,6 +259,35 @@ class CascadeEngine:
         if new:
             await self._run(at)
         return new
+
+    def acknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
+        """Records the acknowledgement a signed link carries, then dispatches what that makes due.
+
+        An embedder's portal only routes the request: it passes on the token (the link's ``t``
+        parameter) and the engine verifies it with the key of the message's cascade (the channel
+        configuration's ``[acks]``; the store's key by default).
+
+        Returns:
+            The token's claim (message and contact) and whether the acknowledgement was new.
+
+        Raises:
+            AckTokenError: when the token is malformed, forged, altered or expired.
+            NotFoundError: for a message or contact the store does not hold.
+            NotARecipientError: when the contact is neither a recipient nor an ISL of the message.
+        """
+        return asyncio.run(self.aacknowledge_token(token, via=via))
+
+    async def aacknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
+        """:meth:`acknowledge_token`, inside a running event loop."""
+        self._refresh()
+        if self.channels is not None:
+            settings = self.channels.acks
+        else:
+            ctx = self._context(AckSigner.message_of(token))
+            settings = ctx.channels.acks if ctx is not None else AckSettings()
+        claim = settings.signer(self.store).verify(token, self.clock.now())
+        new = await self.aacknowledge(claim.message, claim.contact, via=via)
+        return claim, new
 
     def resume(self) -> RunReport:
         """Continues every unfinished cascade after a crash: deliveries left ``sending`` by a dead
