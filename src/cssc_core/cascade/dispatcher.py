@@ -35,7 +35,6 @@ from cssc_core.channels.config import AckSettings, ChannelConfig
 from cssc_core.channels.render import MessageCopy, PreparedMessage, Recipient
 from cssc_core.channels.templates import HeaderInjectionError
 from cssc_core.domain.marking import ChannelFlags, channel_allowed
-from cssc_core.domain.models import ADDRESS_KINDS
 from cssc_core.errors import CsscError
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Channel, DeliveryStatusChange, Outgoing, SendResult
@@ -183,9 +182,6 @@ class Dispatcher:
         contact = ctx.contact(delivery.contact)
         if contact is None:
             return SendResult.permanent(delivery.id, "the contact is no longer in the network")
-        address = contact.address(config.address) if config.address in ADDRESS_KINDS else None
-        if not address:
-            return SendResult.permanent(delivery.id, f"the contact has no {config.address} address")
         names: tuple[str, ...] = ()
         if delivery.subject_contact is not None:
             subject = ctx.contact(delivery.subject_contact)
@@ -196,9 +192,11 @@ class Dispatcher:
         if delivery.address_kind != config.address:
             delivery = attrs.evolve(delivery, address_kind=config.address)
         try:
-            copy = self._prepare(ctx, config, key, delivery).copy(
-                Recipient.for_delivery(delivery, contact, names)
-            )
+            recipient = Recipient.for_delivery(delivery, contact, names)
+        except ValueError as error:  # erased or changed since planning
+            return SendResult.permanent(delivery.id, str(error))
+        try:
+            copy = self._prepare(ctx, config, key, delivery).copy(recipient)
         except HeaderInjectionError as error:
             return SendResult.permanent(delivery.id, str(error))
         return key, copy

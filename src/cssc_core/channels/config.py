@@ -30,7 +30,8 @@ from cssc_core.channels.acks import AckSigner
 from cssc_core.channels.failover import FailoverChannel, Provider
 from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import ChannelTemplates, Renderer
-from cssc_core.domain.marking import ChannelFlags
+from cssc_core.domain.marking import ChannelFlags, default_channel_flags
+from cssc_core.domain.models import ADDRESS_KINDS, builtin_channel_address
 from cssc_core.errors import PluginError, Problem, ValidationError
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Channel, ChannelSettings
@@ -56,11 +57,6 @@ CHANNELS_FORMAT = "cssc-channels/1"
 DEFAULT_OUTBOX = "cssc-outbox"
 """The folder the file channels write into when nothing says otherwise."""
 
-ADDRESS_KINDS = ("email", "phone", "webhook")
-"""The contact fields a channel may deliver to."""
-
-_DEFAULT_ADDRESS = {"email": "email", "sms": "phone", "webhook": "webhook"}
-_DEFAULT_SECURE = frozenset({"email", "webhook"})
 _TEMPLATE_KEYS = frozenset(f"{name}_template" for name in attrs.fields_dict(ChannelTemplates))
 _COMMON_KEYS = frozenset(
     {"type", "address", "secure", "public", "concurrency", "rate_per_s", "providers", "failover"}
@@ -292,8 +288,8 @@ def _default_channel(name: str, outbox: str) -> ChannelConfig:
     return ChannelConfig(
         name=name,
         type="file",
-        address=_DEFAULT_ADDRESS.get(name, "email"),
-        secure=name in _DEFAULT_SECURE,
+        address=builtin_channel_address(name) or "email",
+        secure=default_channel_flags(name).secure,
         options={"path": str(Path(outbox) / f"{name}.jsonl")},
     )
 
@@ -422,7 +418,7 @@ def _read_channel(reader: _Reader, name: str, value: Any, outbox: str) -> Channe
         reader.problem(f"{path}.type", "required setting missing (the plugin)")
     if providers_value is not None and type_ is not None:
         reader.problem(f"{path}.type", "a channel with providers names the plugin of each provider instead")
-    address = table.get("address", _DEFAULT_ADDRESS.get(name))
+    address = table.get("address", builtin_channel_address(name))
     if address not in ADDRESS_KINDS:
         reader.problem(f"{path}.address", f"expected one of {', '.join(ADDRESS_KINDS)}")
     options = reader.options(table, _COMMON_KEYS, path)
@@ -435,7 +431,7 @@ def _read_channel(reader: _Reader, name: str, value: Any, outbox: str) -> Channe
         name=name,
         type=type_ or "failover",
         address=address if isinstance(address, str) else "email",
-        secure=reader.flag(table, "secure", path, name in _DEFAULT_SECURE),
+        secure=reader.flag(table, "secure", path, default_channel_flags(name).secure),
         public=reader.flag(table, "public", path, False),
         concurrency=int(concurrency),
         rate_per_s=reader.number(table, "rate_per_s", path, 0.0, 0.0, 1_000_000.0),

@@ -33,7 +33,7 @@ from cssc_core.channels.templates import (
     Template,
 )
 from cssc_core.domain.message import Message
-from cssc_core.domain.models import Contact
+from cssc_core.domain.models import ADDRESS_KINDS, Contact
 from cssc_core.plugins.types import Outgoing
 from cssc_core.storage.records import Delivery, DeliveryKind
 
@@ -59,7 +59,6 @@ ACK_VALIDITY = timedelta(days=7)
 ESCALATION_ALLOWED = frozenset({"message_id", "marking", "status"}) | CONTACT_FIELDS | ESCALATION_FIELDS
 """The fields an escalation template may use: no message content (SPEC.md section 6)."""
 
-_ADDRESS_FIELDS = frozenset({"email", "phone", "webhook"})
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _WELSH_SEPARATOR = "\n\n----\n\n"
 
@@ -179,9 +178,7 @@ class Recipient:
             ValueError: when the contact has no such address (it was erased or changed since planning).
         """
         address = (
-            getattr(contact, delivery.address_kind, None)
-            if delivery.address_kind in _ADDRESS_FIELDS
-            else None
+            getattr(contact, delivery.address_kind, None) if delivery.address_kind in ADDRESS_KINDS else None
         )
         if not isinstance(address, str) or not address:
             raise ValueError(f"contact {contact.id} has no {delivery.address_kind} address")
