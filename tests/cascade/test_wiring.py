@@ -140,3 +140,34 @@ def test_a_portal_acknowledges_by_token_with_the_key_of_the_cascade(memory_harne
     memory_harness.at(60 * 24 * 8)
     with pytest.raises(AckTokenError, match="expired"):
         portal.acknowledge_token(token)
+
+
+ACK_REQUIRED = parse_policy_toml(
+    'format = "cssc-policy/1"\n[defaults]\nvia = "direct"\nchannels = ["email"]\n'
+    'ack = "required"\nack_timeout = "10m"\n'
+)
+
+
+def test_copies_that_must_be_acknowledged_carry_a_code_and_escalations_carry_no_content(
+    memory_harness: Harness,
+) -> None:
+    memory_harness.engine.send(message(audience={"organisations": ["shop"]}), policy=ACK_REQUIRED)
+    signer = AckSettings().signer(memory_harness.store)
+    copies = {c.contact: c for c in memory_harness.channels.sent}
+    assert set(copies) == {"shop-a", "shop-b"}
+    for contact, copy in copies.items():
+        assert copy.payload["ack_code"] == signer.reply_code("msg-1", contact)
+        assert f"To acknowledge, reply ACK {copy.payload['ack_code']}" in copy.body
+    memory_harness.at(1)
+    memory_harness.engine.acknowledge("msg-1", "shop-a")
+    memory_harness.at(30)
+    memory_harness.engine.tick()
+    notices = [c for c in memory_harness.channels.sent if c.kind == "escalation"]
+    assert notices
+    for notice in notices:  # the message id, the marking and the name of who did not acknowledge
+        assert notice.subject == "TLP:GREEN Not acknowledged: msg-1"
+        assert (
+            notice.body
+            == "TLP:GREEN\n\nMessage msg-1 (TLP:GREEN) has not been acknowledged by: Person shop-b.\n"
+        )
+        assert notice.payload["ack_code"] is None
