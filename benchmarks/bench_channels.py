@@ -168,7 +168,7 @@ for plugin in notifier:
     plugin.request_rate_per_sec = 0  # apprise throttles email to one per few seconds by default
 start = time.perf_counter()
 ok = sum(bool(notifier.notify(body="TLP:GREEN\\n\\nA white van has been parked on the loading bay.",
-                              title="[TLP:GREEN] Suspicious vehicle")) for _ in range(count))
+                              title="TLP:GREEN Suspicious vehicle")) for _ in range(count))
 print(json.dumps({"seconds": time.perf_counter() - start, "ok": ok}))
 """
 

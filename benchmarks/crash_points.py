@@ -39,7 +39,8 @@ from typing import Any
 
 import attrs
 
-from cssc_core.cascade import CascadeEngine, ChannelSetup
+from cssc_core.cascade import CascadeEngine
+from cssc_core.channels import ChannelConfig, ChannelFile
 from cssc_core.domain.clock import FakeClock
 from cssc_core.domain.message import Message
 from cssc_core.domain.models import Contact, HubRole, IslRole, Organisation
@@ -252,13 +253,12 @@ class CrashingEvents:
         self._crash.point()
 
 
-def _setup() -> ChannelSetup:
-    return ChannelSetup(
+def _setup() -> ChannelFile:
+    return ChannelFile(
         channels={
-            "email": ChannelSettings("email", "wire", "email", secure=True),
-            "sms": ChannelSettings("sms", "wire", "phone"),
-        },
-        from_file=True,
+            "email": ChannelConfig("email", "wire", "email", secure=True),
+            "sms": ChannelConfig("sms", "wire", "phone"),
+        }
     )
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cssc_core.cascade import CascadeEngine, ChannelSetup, RetryPolicy
+from cssc_core.cascade import CascadeEngine, RetryPolicy
+from cssc_core.channels import ChannelConfig, ChannelFile
 from cssc_core.domain.message import Message
 from cssc_core.domain.models import Contact, HubRole, IslRole, Language, Organisation, QuietHours
 from cssc_core.domain.network import Network
@@ -151,14 +152,13 @@ class ScriptedChannels:
         return [ChannelPlugin(self.name, self._make, "scripted results, one shared log")]
 
 
-def recording_setup(plugin: ScriptedChannels) -> ChannelSetup:
+def recording_setup(plugin: ScriptedChannels) -> ChannelFile:
     """Channels ``email`` (secure) and ``sms`` delivered by the scripted plugin."""
-    return ChannelSetup(
+    return ChannelFile(
         channels={
-            "email": ChannelSettings("email", plugin.name, "email", secure=True),
-            "sms": ChannelSettings("sms", plugin.name, "phone", concurrency=2),
-        },
-        from_file=True,
+            "email": ChannelConfig("email", plugin.name, "email", secure=True),
+            "sms": ChannelConfig("sms", plugin.name, "phone", concurrency=2),
+        }
     )
 
 

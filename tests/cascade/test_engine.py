@@ -474,9 +474,12 @@ def test_channels_send_in_batches_within_their_concurrency_and_rate(memory_harne
     engine.send(message(audience={}), policy=policy(via="direct"))
     copies = len(memory_harness.channels.sent)
     assert copies == 11  # every contact but the baker, in quiet hours
-    assert memory_harness.channels.batches == [6, 5]
-    # 11 copies at 4 a second: the second batch waits until the first batch's 6 copies are paced out.
-    assert waits == [6 / 4]
+    # Two batches (6 and 5 copies) for the two calls in flight, each fed to the channel from its token
+    # bucket: at most 4 copies at once (a second's worth), then one every quarter second.
+    assert memory_harness.channels.batches == [4, 2, 4, 1]
+    assert waits == [2 / 4, 4 / 4, 1 / 4]
+    # 11 copies at 4 a second after a burst of 4: the last goes out 7 / 4 seconds after the first.
+    assert now[0] == 7 / 4
 
 
 def test_a_channel_that_no_longer_fits_the_marking_is_refused_not_sent(memory_harness: Harness) -> None:

@@ -1,4 +1,4 @@
-"""The cascade's parts on their own: the renderer, the retry policy, status figures, channel setups."""
+"""The cascade's parts on their own: its copies, the retry policy, status figures, stored channels."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cssc_core.cascade import ChannelSetup, CopyRequest, RetryPolicy, read_channel_setup, render_copy
-from cssc_core.cascade.context import plan_from_document, plan_to_document
+from cssc_core.cascade import RetryPolicy
+from cssc_core.cascade.context import plan_from_document, plan_to_document, stored_channels
 from cssc_core.cascade.status import percentile
-from cssc_core.domain.message import LanguageBlock
-from cssc_core.domain.models import Language
+from cssc_core.channels import MessageCopy, Recipient, Renderer, read_channel_file
+from cssc_core.domain.marking import ChannelFlags
+from cssc_core.domain.message import LanguageBlock, Message
+from cssc_core.domain.models import Contact, Language
 from cssc_core.errors import ValidationError
 from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.manager import PluginHost
+from cssc_core.plugins.types import Outgoing
 from cssc_core.routing.engine import plan_message
 from cssc_core.storage.records import Delivery, DeliveryKind, make_idempotency_key
 from cssc_core.testing import T0
@@ -30,23 +33,26 @@ def delivery(kind: DeliveryKind = DeliveryKind.MESSAGE, **fields: object) -> Del
     return Delivery("d-1", "msg-1", "c-1", "email", "email", key, kind=kind, **fields)  # type: ignore[arg-type]
 
 
-def test_a_copy_has_the_marking_first_and_the_welsh_text_for_welsh_speakers() -> None:
+def render(delivery: Delivery, alert: Message, contact: Contact, *unacknowledged: str) -> Outgoing:
+    prepared = Renderer(delivery.channel).prepare(MessageCopy.from_message(alert))
+    return prepared.copy(Recipient.for_delivery(delivery, contact, unacknowledged))
+
+
+def test_a_copy_has_the_marking_first_and_the_welsh_text_first_for_welsh_speakers() -> None:
     welsh = message(
         languages={"cy": {"headline": "Pennawd", "body": "Testun.", "instruction": "Byddwch yn effro."}}
     )
     assert welsh.languages["cy"] == LanguageBlock("Pennawd", "Testun.", "Byddwch yn effro.")
-    english = render_copy(CopyRequest(delivery(), welsh, person("c-1"), "c-1@example.org"))
-    cymraeg = render_copy(
-        CopyRequest(delivery(), welsh, person("c-1", language=Language.CY), "c-1@example.org")
-    )
+    english = render(delivery(), welsh, person("c-1"))
+    cymraeg = render(delivery(), welsh, person("c-1", language=Language.CY))
     assert english.body.splitlines()[0] == "TLP:GREEN"
     assert english.subject == "TLP:GREEN Headline of msg-1"
+    assert english.address == "c-1@example.org"
     assert "Pennawd" not in english.body
     assert cymraeg.body.splitlines()[0] == "TLP:GREEN"
+    assert cymraeg.subject == "TLP:GREEN Pennawd"
     assert (
-        cymraeg.body.index("Headline of msg-1")
-        < cymraeg.body.index("Cymraeg")
-        < cymraeg.body.index("Pennawd")
+        cymraeg.body.index("Pennawd") < cymraeg.body.index("----") < cymraeg.body.index("Headline of msg-1")
     )
     assert cymraeg.language == "cy"
     assert cymraeg.idempotency_key == english.idempotency_key
@@ -54,18 +60,13 @@ def test_a_copy_has_the_marking_first_and_the_welsh_text_for_welsh_speakers() ->
 
 def test_a_relay_request_carries_the_message_and_an_escalation_only_names() -> None:
     alert = message()
-    request = render_copy(
-        CopyRequest(delivery(DeliveryKind.RELAY_REQUEST, cell=("EAST", "retail")), alert, person("c-1"), "a")
-    )
-    assert "EAST/retail" in request.subject
+    request = render(delivery(DeliveryKind.RELAY_REQUEST, cell=("EAST", "retail")), alert, person("c-1"))
+    assert request.subject == "TLP:GREEN Relay request: Headline of msg-1"
+    assert "release this message" in request.body
     assert "Body text." in request.body
-    notice = render_copy(
-        CopyRequest(
-            delivery(DeliveryKind.ESCALATION, subject_contact="c-2"), alert, person("c-1"), "a", ("Sam",)
-        )
-    )
-    assert notice.body == "TLP:GREEN\n\nMessage msg-1 has not been acknowledged by: Sam.\n"
-    assert "Headline" not in notice.subject
+    notice = render(delivery(DeliveryKind.ESCALATION, subject_contact="c-2"), alert, person("c-1"), "Sam")
+    assert notice.body == "TLP:GREEN\n\nMessage msg-1 (TLP:GREEN) has not been acknowledged by: Sam.\n"
+    assert notice.subject == "TLP:GREEN Not acknowledged: msg-1"
 
 
 def test_backoff_grows_within_its_jitter_and_respects_retry_after() -> None:
@@ -98,22 +99,25 @@ def test_a_plan_survives_being_stored_with_its_cascade() -> None:
     assert plan_from_document(json.loads(json.dumps(plan_to_document(plan)))) == plan
 
 
-def test_a_channel_setup_round_trips_and_defaults_to_file_channels(tmp_path: Path) -> None:
-    default = ChannelSetup(outbox=str(tmp_path))
-    pager = default.settings("pager")
+def test_stored_channels_round_trip_and_default_to_file_channels(tmp_path: Path) -> None:
+    default = stored_channels("{}")
+    assert default.is_default
+    assert default.flags() is None
+    pager = default.channel("pager")
     assert pager is not None
     assert pager.type == "file"
-    assert pager.options["path"] == str(tmp_path / "pager.jsonl")
-    assert default.flags() is None
+    assert pager.options["path"] == str(Path(default.outbox) / "pager.jsonl")
+    assert Path(default.outbox).is_absolute()
     (tmp_path / "channels.toml").write_text(
         'format = "cssc-channels/1"\n[channels.email]\ntype = "file"\naddress = "email"\nsecure = true\n'
         "concurrency = 4\nrate_per_s = 2.5\n",
         "utf-8",
     )
-    setup = read_channel_setup(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
-    assert setup.settings("sms") is None
-    assert ChannelSetup.from_document(json.loads(setup.to_json())) == setup
-    email = setup.settings("email")
+    channels = read_channel_file(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
+    assert channels.channel("sms") is None
+    assert stored_channels(json.dumps(channels.to_document())) == channels
+    assert channels.flags() == {"email": ChannelFlags(secure=True, public=False)}
+    email = channels.channel("email")
     assert email is not None
     assert (email.concurrency, email.rate_per_s, email.secure) == (4, 2.5, True)
 
@@ -124,8 +128,10 @@ def test_a_channel_file_with_a_secret_written_in_it_is_refused(tmp_path: Path) -
         'password = "hunter2"\n',
         "utf-8",
     )
-    with pytest.raises(ValidationError, match=r"\$\.channels\.email\.password: secrets are read") as caught:
-        read_channel_setup(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
+    with pytest.raises(
+        ValidationError, match=r"\$\.channels\.email\.password: secrets are not written in a channel file"
+    ) as caught:
+        read_channel_file(tmp_path / "channels.toml", host=PluginHost.load(entry_points=False))
     assert "hunter2" not in str(caught.value)
 
 

@@ -13,14 +13,14 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cssc_core.cascade import CascadeEngine, ChannelSetup, RetryPolicy
+from cssc_core.cascade import CascadeEngine, RetryPolicy
+from cssc_core.channels import ChannelConfig, ChannelFile
 from cssc_core.domain.clock import FakeClock
 from cssc_core.domain.marking import ChannelFlags, channel_allowed
 from cssc_core.domain.message import Status
 from cssc_core.domain.models import builtin_channel_address
 from cssc_core.domain.network import Network
 from cssc_core.plugins.manager import PluginHost
-from cssc_core.plugins.types import ChannelSettings
 from cssc_core.routing.policy import RoutingPolicy
 from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.records import DeliveryKind, DeliveryStatus
@@ -34,15 +34,14 @@ _failures = st.sampled_from(
 )
 
 
-def _setup(plugin: ScriptedChannels, flags: dict[str, ChannelFlags]) -> ChannelSetup:
-    return ChannelSetup(
+def _setup(plugin: ScriptedChannels, flags: dict[str, ChannelFlags]) -> ChannelFile:
+    return ChannelFile(
         channels={
-            name: ChannelSettings(
+            name: ChannelConfig(
                 name, plugin.name, builtin_channel_address(name) or "email", secure=f.secure, public=f.public
             )
             for name, f in flags.items()
-        },
-        from_file=True,
+        }
     )
 
 

@@ -39,7 +39,7 @@ SIGNER = AckSigner(b"k" * 32, "https://portal.example.org/ack")
 def test_the_marking_is_the_first_line_and_the_subject_prefix() -> None:
     copy = Renderer("email").prepare(MESSAGE).copy(SAM)
     assert copy.body.splitlines()[0] == "TLP:GREEN"
-    assert copy.subject == "[TLP:GREEN] Suspicious vehicle"
+    assert copy.subject == "TLP:GREEN Suspicious vehicle"
     assert "A van is parked outside." in copy.body
     assert "Keep staff away." in copy.body
     assert (copy.delivery, copy.contact, copy.address, copy.idempotency_key) == (
@@ -59,7 +59,7 @@ def test_exercises_and_tests_say_so_on_the_first_line(status: str, line: str) ->
 
     copy = Renderer("sms").prepare(attrs.evolve(MESSAGE, status=status)).copy(SAM)
     assert copy.body.splitlines()[0] == line == marking_line("TLP:GREEN", status)
-    assert copy.subject.startswith(f"[{line}] ")
+    assert copy.subject.startswith(f"{line} ")
 
 
 def test_welsh_contacts_get_the_welsh_block_first_then_the_english() -> None:
@@ -67,7 +67,7 @@ def test_welsh_contacts_get_the_welsh_block_first_then_the_english() -> None:
     welsh = prepared.copy(SIAN).body
     assert welsh.splitlines()[0] == "TLP:GREEN"
     assert welsh.index("Mae fan wedi parcio") < welsh.index("A van is parked outside.")
-    assert prepared.copy(SIAN).subject == "[TLP:GREEN] Cerbyd amheus"
+    assert prepared.copy(SIAN).subject == "TLP:GREEN Cerbyd amheus"
     assert "Mae fan" not in prepared.copy(SAM).body
 
 
@@ -76,7 +76,7 @@ def test_a_template_cannot_leave_the_marking_out() -> None:
         {"subject_template": "{contact_name}", "body_template": "Hello {contact_name}"}, "$.channels.email"
     )
     copy = Renderer("email", templates).prepare(MESSAGE).copy(SAM)
-    assert copy.subject == "[TLP:GREEN] Sam Example"
+    assert copy.subject == "TLP:GREEN Sam Example"
     assert copy.body == "TLP:GREEN\n\nHello Sam Example\n"
 
 
@@ -115,7 +115,7 @@ def test_hostile_field_values_are_rendered_inert() -> None:
 
     hostile = attrs.evolve(MESSAGE, headline="{ack_link}", body="{contact_name.__class__} {{x}} %s")
     copy = Renderer("email", signer=SIGNER).prepare(hostile).copy(SAM)
-    assert copy.subject == "[TLP:GREEN] {ack_link}"
+    assert copy.subject == "TLP:GREEN {ack_link}"
     assert "{contact_name.__class__} {{x}} %s" in copy.body
 
 
@@ -125,7 +125,7 @@ def test_a_line_break_in_an_email_subject_is_refused_and_folded_elsewhere() -> N
     injected = attrs.evolve(MESSAGE, headline="Hi\r\nBcc: everyone@example.org")
     with pytest.raises(HeaderInjectionError):
         Renderer("email", header_subject=True).prepare(injected).copy(SAM)
-    assert Renderer("sms").prepare(injected).copy(SAM).subject == "[TLP:GREEN] Hi Bcc: everyone@example.org"
+    assert Renderer("sms").prepare(injected).copy(SAM).subject == "TLP:GREEN Hi Bcc: everyone@example.org"
 
 
 def test_personalising_does_not_render_the_message_again() -> None:

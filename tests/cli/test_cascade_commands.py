@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -223,3 +224,58 @@ def test_tick_follow_dispatches_until_interrupted(
     assert err.rstrip().endswith("stopped")
     assert all(0.05 <= seconds <= 1.0 for seconds in naps)
     assert len(outbox(folder / "cssc-outbox")) == 4
+
+
+ACK_CHANNELS = """
+format = "cssc-channels/1"
+[acks]
+base_url = "https://portal.example.org/ack"
+[channels.email]
+type = "file"
+address = "email"
+secure = true
+"""
+
+
+def _token(link: str) -> str:
+    return unquote(link.split("?t=", 1)[1])
+
+
+def test_ack_by_the_token_of_a_link_releases_the_cell(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (folder / "channels.toml").write_text(ACK_CHANNELS, "utf-8")
+    argv = ["send", "msg-1.json", "--policy", "policy.toml", "--channels", "channels.toml", "--at", at(0)]
+    assert run(capsys, *argv)[0] == 0
+    (request,) = outbox(folder / "cssc-outbox")
+    assert request["kind"] == "relay-request"
+    link = request["payload"]["ack_link"]
+    assert link.startswith("https://portal.example.org/ack?t=")
+    assert f"Acknowledge: {link}" in request["body"]
+    token = _token(link)
+
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    status, _, err = run(capsys, "ack", "--token", forged, "--at", at(1))
+    assert status == 2
+    assert "--token: the token's signature does not match" in err
+    status, _, err = run(capsys, "ack", "--token", token, "--at", at(60 * 24 * 8))
+    assert status == 2
+    assert "--token: the token has expired" in err
+    status, _, err = run(capsys, "ack", "--token", token, "--message", "msg-1", "--at", at(1))
+    assert status == 2
+    assert "give --message and --contact, or --token" in err
+    assert [line["contact"] for line in outbox(folder / "cssc-outbox")] == ["isl-r1"]
+
+    # Without --channels, the configuration stored with the cascade names the portal and the key.
+    status, out, _ = run(capsys, "ack", "--token", token, "--at", at(1))
+    assert status == 0
+    assert "isl-r1 acknowledged msg-1" in out
+    assert sorted((line["contact"], line["kind"]) for line in outbox(folder / "cssc-outbox")) == [
+        ("isl-r1", "relay-request"),
+        ("isl-r2", "message"),
+        ("shop-a", "message"),
+        ("shop-b", "message"),
+    ]
+    status, out, _ = run(capsys, "ack", "--token", token, "--at", at(2))
+    assert status == 0
+    assert "nothing changed" in out

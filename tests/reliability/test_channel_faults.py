@@ -19,7 +19,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cssc_core.cascade import CascadeEngine, ChannelSetup, RetryPolicy
+from cssc_core.cascade import CascadeEngine, RetryPolicy
+from cssc_core.channels.config import ChannelConfig, ChannelFile
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
@@ -89,12 +90,11 @@ def test_every_delivery_is_accounted_for_whatever_the_channel_does(script: list[
     host = PluginHost.load(entry_points=False)
     host.register(plugin, "faulty-channels")
     clock = FakeClock(T0)
-    setup = ChannelSetup(
+    setup = ChannelFile(
         channels={
-            "email": ChannelSettings("email", plugin.name, "email", secure=True),
-            "sms": ChannelSettings("sms", plugin.name, "phone"),
-        },
-        from_file=True,
+            "email": ChannelConfig("email", plugin.name, "email", secure=True),
+            "sms": ChannelConfig("sms", plugin.name, "phone"),
+        }
     )
     engine = CascadeEngine(
         store,

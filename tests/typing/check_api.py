@@ -14,15 +14,14 @@ from cssc_core import (
     CascadeEngine,
     CascadeStatus,
     Channel,
+    ChannelFile,
     ChannelPlugin,
     ChannelSettings,
-    ChannelSetup,
     Clock,
     DeliveryStatusChange,
     FakeClock,
     Outgoing,
     PluginHost,
-    Renderer,
     RetryPolicy,
     RunReport,
     SendReport,
@@ -32,8 +31,7 @@ from cssc_core import (
     SystemClock,
     hookimpl,
     open_store,
-    read_channel_setup,
-    render_copy,
+    read_channel_file,
 )
 from cssc_core.cascade import Progress
 from cssc_core.formats.message import read_message_file
@@ -112,16 +110,14 @@ class CountingProgress:
 def a_cascade_engine_drives_a_cascade(
     store: Store, path: Path
 ) -> tuple[SendReport, RunReport, bool, CascadeStatus]:
-    setup: ChannelSetup = read_channel_setup(path)
-    renderer: Renderer = render_copy
+    channels: ChannelFile = read_channel_file(path)
     progress: Progress = CountingProgress()
     engine = CascadeEngine(
         store,
         clock=FakeClock(SystemClock().now()),
         rng=random.Random(1),
         retry=RetryPolicy(max_attempts=3),
-        renderer=renderer,
-        channels=setup,
+        channels=channels,
         progress=progress,
     )
     message = read_message_file(path)

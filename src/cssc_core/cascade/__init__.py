@@ -5,28 +5,23 @@
 - :mod:`~cssc_core.cascade.dispatcher`: leases, concurrent sending, results, retries;
 - :mod:`~cssc_core.cascade.relays`, :mod:`~cssc_core.cascade.acks`, :mod:`~cssc_core.cascade.timers`:
   releases, deadlines, acknowledgements, escalation, expiry;
-- :mod:`~cssc_core.cascade.channels`: the channels a cascade delivers through, stored with it;
-- :mod:`~cssc_core.cascade.render`: the copy each delivery sends;
+- :mod:`~cssc_core.cascade.context`: one cascade's message, plan, channels and network;
 - :mod:`~cssc_core.cascade.status`: counts and time-to-reach for ``cssc status``.
+
+The channels a cascade delivers through, and how its copies are rendered, are
+:mod:`cssc_core.channels`.
 """
 
-from cssc_core.cascade.channels import ChannelSetup, read_channel_setup
 from cssc_core.cascade.engine import CascadeEngine, Progress, RunReport, SendReport
-from cssc_core.cascade.render import CopyRequest, Renderer, render_copy
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.status import CascadeStatus, ReachTimes
 
 __all__ = [
     "CascadeEngine",
     "CascadeStatus",
-    "ChannelSetup",
-    "CopyRequest",
     "Progress",
     "ReachTimes",
-    "Renderer",
     "RetryPolicy",
     "RunReport",
     "SendReport",
-    "read_channel_setup",
-    "render_copy",
 ]

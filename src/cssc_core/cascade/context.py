@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
-from cssc_core.cascade.channels import ChannelSetup
+from cssc_core.channels.config import DEFAULT_OUTBOX, ChannelFile, channels_from_document, default_channels
 from cssc_core.domain.marking import Marking
 from cssc_core.domain.message import Message, Severity, Status, Urgency
 from cssc_core.domain.models import Contact
@@ -45,6 +46,8 @@ __all__ = [
     "parse_cell",
     "plan_from_document",
     "plan_to_document",
+    "send_channels",
+    "stored_channels",
 ]
 
 RELAY_DEADLINE = "relay-deadline"
@@ -73,6 +76,24 @@ def parse_cell(text: str) -> Cell:
 def delivery_id(idempotency_key: str) -> str:
     """A delivery's id, derived from its idempotency key, so that the same delivery is never made twice."""
     return f"d-{idempotency_key[:24]}"
+
+
+def send_channels() -> ChannelFile:
+    """The channels of a cascade sent without a channel file: file channels in ``./cssc-outbox``,
+    the folder kept as an absolute path so that later commands run elsewhere write beside it."""
+    return default_channels(outbox=os.path.abspath(DEFAULT_OUTBOX))
+
+
+def stored_channels(text: str) -> ChannelFile:
+    """The channel configuration stored with a cascade (``{}``: the default file channels).
+
+    Raises:
+        ValidationError: when it names an environment variable that is not set now.
+    """
+    document = json.loads(text)
+    if not document:
+        return send_channels()
+    return channels_from_document(document, source="the channel configuration stored with the cascade")
 
 
 def plan_to_document(plan: RoutingPlan) -> dict[str, Any]:
@@ -142,7 +163,7 @@ class CascadeContext:
 
     message: Message
     plan: RoutingPlan
-    channels: ChannelSetup
+    channels: ChannelFile
     network: Network
     _recipients: dict[str, Recipient] = attrs.field(init=False, factory=dict)
     _relays: dict[Cell, Relay] = attrs.field(init=False, factory=dict)
@@ -164,13 +185,19 @@ class CascadeContext:
         record: MessageRecord,
         cascade: CascadeRecord,
         network: Network,
-        channels: ChannelSetup | None = None,
+        channels: ChannelFile | None = None,
     ) -> CascadeContext:
-        """Reads a cascade back; ``channels`` replaces the stored channel setup when given."""
+        """Reads a cascade back; ``channels`` replaces the stored channel configuration when given.
+
+        Raises:
+            ValidationError: when the stored configuration names an environment variable that is
+                not set now.
+        """
         message = message_from_document(json.loads(record.document))
         plan = _stored_plan(cascade.plan)
-        setup = channels if channels is not None else ChannelSetup.from_document(json.loads(cascade.channels))
-        return cls(message, plan, setup, network)
+        if channels is None:
+            channels = stored_channels(cascade.channels)
+        return cls(message, plan, channels, network)
 
     @property
     def id(self) -> str:
@@ -246,9 +273,9 @@ class CascadeContext:
         return self.network.contact(contact) if self.network.has_contact(contact) else None
 
     def address_kind(self, channel: str) -> str:
-        """Which contact field a channel delivers to (``none`` for a channel no setup defines)."""
-        settings = self.channels.settings(channel)
-        return settings.address if settings is not None else "none"
+        """Which contact field a channel delivers to (``none`` for a channel the configuration lacks)."""
+        config = self.channels.channel(channel)
+        return config.address if config is not None else "none"
 
     # --- time --------------------------------------------------------------------------------------
 

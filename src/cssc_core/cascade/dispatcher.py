@@ -24,16 +24,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
+import attrs
+
 from cssc_core.cascade import acks, relays
 from cssc_core.cascade.context import CascadeContext
-from cssc_core.cascade.render import CopyRequest, Renderer
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.work import Work
+from cssc_core.channels.acks import AckSigner
+from cssc_core.channels.config import AckSettings, ChannelConfig
+from cssc_core.channels.render import MessageCopy, PreparedMessage, Recipient
+from cssc_core.channels.templates import HeaderInjectionError
 from cssc_core.domain.marking import ChannelFlags, channel_allowed
-from cssc_core.domain.models import ADDRESS_KINDS
 from cssc_core.errors import CsscError
 from cssc_core.plugins.manager import PluginHost
-from cssc_core.plugins.types import Channel, ChannelSettings, DeliveryStatusChange, Outgoing, SendResult
+from cssc_core.plugins.types import Channel, DeliveryStatusChange, Outgoing, SendResult
 from cssc_core.storage.protocol import Store
 from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryStatus, DeliveryUpdate, redact
 
@@ -54,27 +58,6 @@ def _results(answer: object) -> list[SendResult]:
     return [result for result in answer if isinstance(result, SendResult)]
 
 
-class _Pacer:
-    """Keeps a channel at or under its rate: copies are spaced ``1 / rate`` seconds apart on average."""
-
-    def __init__(
-        self, rate_per_s: float, monotonic: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-    ) -> None:
-        self._interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._next = 0.0
-
-    async def acquire(self, copies: int) -> None:
-        if not self._interval:
-            return
-        now = self._monotonic()
-        start = max(now, self._next)
-        self._next = start + copies * self._interval
-        if start > now:
-            await self._sleep(start - now)
-
-
 class Dispatcher:
     """Sends what is due; one instance per run of the engine (it keeps the channels it opened).
 
@@ -83,7 +66,6 @@ class Dispatcher:
         host: Where channel plugins come from.
         contexts: The cascade of a message id (None when the store holds none).
         work: Opens a unit of work at an instant (one transaction; events announced after commit).
-        renderer: Turns a delivery into the copy its channel sends.
         retry: When temporary failures are tried again.
         rng: The random source of the backoff jitter.
         lease_s: How long a claim lasts before another worker may take the delivery over.
@@ -93,7 +75,7 @@ class Dispatcher:
         worker: This worker's name, on every lease it takes.
         now: The clock's time (leases run from it).
         progress: Told how many deliveries each recorded batch settled.
-        monotonic: The clock that paces rate-limited channels.
+        monotonic: The clock of rate-limited channels' token buckets.
         sleep: How rate-limited channels wait.
     """
 
@@ -104,7 +86,6 @@ class Dispatcher:
         host: PluginHost,
         contexts: Callable[[str], CascadeContext | None],
         work: Callable[[datetime], AbstractContextManager[Work]],
-        renderer: Renderer,
         retry: RetryPolicy,
         rng: random.Random,
         lease_s: float,
@@ -120,7 +101,6 @@ class Dispatcher:
         self._host = host
         self._contexts = contexts
         self._work = work
-        self._renderer = renderer
         self._retry = retry
         self._rng = rng
         self._lease_s = lease_s
@@ -132,7 +112,10 @@ class Dispatcher:
         self._monotonic = monotonic
         self._sleep = sleep
         self._senders: dict[str, Channel | str] = {}
-        self._limits: dict[str, tuple[asyncio.Semaphore, _Pacer, int]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._concurrency: dict[str, int] = {}
+        self._signers: dict[AckSettings, AckSigner] = {}
+        self._prepared: dict[tuple[str, str, bool], PreparedMessage] = {}
 
     async def dispatch(self, at: datetime) -> int:
         """Sends everything due by ``at``, as of ``at``; returns how many deliveries were claimed."""
@@ -182,84 +165,105 @@ class Dispatcher:
 
     # --- sending -------------------------------------------------------------------------------------
 
-    def _copy(self, delivery: Delivery) -> tuple[ChannelSettings | None, Outgoing | SendResult]:
+    def _signer(self, settings: AckSettings) -> AckSigner:
+        signer = self._signers.get(settings)
+        if signer is None:
+            signer = self._signers[settings] = settings.signer(self._store)
+        return signer
+
+    def _prepare(
+        self, ctx: CascadeContext, config: ChannelConfig, key: str, delivery: Delivery
+    ) -> PreparedMessage:
+        # Rendered once per message, channel and whether its copies ask for an acknowledgement.
+        recipient = ctx.recipient(delivery.contact)
+        ack_required = delivery.kind is DeliveryKind.MESSAGE and recipient is not None and recipient.ack
+        cached = self._prepared.get((ctx.id, key, ack_required))
+        if cached is None:
+            renderer = config.renderer(self._signer(ctx.channels.acks))
+            cached = renderer.prepare(MessageCopy.from_message(ctx.message, ack_required=ack_required))
+            self._prepared[ctx.id, key, ack_required] = cached
+        return cached
+
+    def _copy(self, delivery: Delivery) -> tuple[str, Outgoing] | SendResult:
         ctx = self._contexts(delivery.message)
         if ctx is None:
-            return None, SendResult.permanent(delivery.id, "no cascade of this message is stored")
-        settings = ctx.channels.settings(delivery.channel)
-        if settings is None:
-            return None, SendResult.permanent(delivery.id, f"channel {delivery.channel!r} is not configured")
-        if not channel_allowed(ctx.plan.marking, ChannelFlags(settings.secure, settings.public)):
+            return SendResult.permanent(delivery.id, "no cascade of this message is stored")
+        config = ctx.channels.channel(delivery.channel)
+        if config is None:
+            return SendResult.permanent(delivery.id, f"channel {delivery.channel!r} is not configured")
+        if not channel_allowed(ctx.plan.marking, ChannelFlags(config.secure, config.public)):
             # The channels given to a later command may differ from those the cascade was planned with.
             reason = f"channel {delivery.channel!r} no longer fits {ctx.plan.marking}"
-            return None, SendResult.permanent(delivery.id, reason)
+            return SendResult.permanent(delivery.id, reason)
         contact = ctx.contact(delivery.contact)
         if contact is None:
-            return None, SendResult.permanent(delivery.id, "the contact is no longer in the network")
-        address = contact.address(settings.address) if settings.address in ADDRESS_KINDS else None
-        if not address:
-            return None, SendResult.permanent(delivery.id, f"the contact has no {settings.address} address")
+            return SendResult.permanent(delivery.id, "the contact is no longer in the network")
         names: tuple[str, ...] = ()
         if delivery.subject_contact is not None:
             subject = ctx.contact(delivery.subject_contact)
             names = (subject.name if subject is not None else delivery.subject_contact,)
-        copy = self._renderer(CopyRequest(delivery, ctx.message, contact, address, names))
-        return settings, copy
+        key, sender = self._sender(config)
+        if isinstance(sender, str):
+            return SendResult.permanent(delivery.id, sender)
+        if delivery.address_kind != config.address:
+            delivery = attrs.evolve(delivery, address_kind=config.address)
+        try:
+            recipient = Recipient.for_delivery(delivery, contact, names)
+        except ValueError as error:  # erased or changed since planning
+            return SendResult.permanent(delivery.id, str(error))
+        try:
+            copy = self._prepare(ctx, config, key, delivery).copy(recipient)
+        except HeaderInjectionError as error:
+            return SendResult.permanent(delivery.id, str(error))
+        return key, copy
 
-    def _sender(self, settings: ChannelSettings) -> tuple[str, Channel | str]:
-        key = json.dumps(
-            [settings.name, settings.type, settings.address, dict(settings.options)],
-            sort_keys=True,
-            default=str,
-        )
+    def _sender(self, config: ChannelConfig) -> tuple[str, Channel | str]:
+        key = json.dumps(config.to_document(), sort_keys=True, default=str)
         sender = self._senders.get(key)
         if sender is None:
             try:
-                sender = self._host.channel_plugin(settings.type).open(settings)
+                sender = config.open(
+                    self._host,
+                    rng=random.Random(self._rng.random()) if config.providers else None,
+                    clock=self._monotonic,
+                    sleep=self._sleep,
+                )
             except CsscError as error:
-                sender = f"channel {settings.name!r} cannot be opened: {error}"
+                sender = f"channel {config.name!r} cannot be opened: {error}"
             self._senders[key] = sender
-            self._limits[key] = (
-                asyncio.Semaphore(max(settings.concurrency, 1)),
-                _Pacer(settings.rate_per_s, self._monotonic, self._sleep),
-                max(settings.concurrency, 1),
-            )
+            self._concurrency[key] = max(config.concurrency, 1)
+            self._limits[key] = asyncio.Semaphore(self._concurrency[key])
         return key, sender
 
     async def _send(self, claimed: Sequence[Delivery], at: datetime) -> None:
         refused: list[tuple[Delivery, SendResult]] = []
-        groups: dict[str, tuple[Channel, list[tuple[Delivery, Outgoing]]]] = {}
+        groups: dict[str, list[tuple[Delivery, Outgoing]]] = {}
         for delivery in claimed:
-            settings, copy = self._copy(delivery)
-            if isinstance(copy, SendResult) or settings is None:
-                assert isinstance(copy, SendResult)
-                refused.append((delivery, copy))
+            made = self._copy(delivery)
+            if isinstance(made, SendResult):
+                refused.append((delivery, made))
                 continue
-            key, sender = self._sender(settings)
-            if isinstance(sender, str):
-                refused.append((delivery, SendResult.permanent(delivery.id, sender)))
-                continue
-            groups.setdefault(key, (sender, []))[1].append((delivery, copy))
+            key, copy = made
+            groups.setdefault(key, []).append((delivery, copy))
         if refused:
             self._record([d for d, _ in refused], [r for _, r in refused], at)
         tasks = []
-        for key, (sender, items) in groups.items():
-            semaphore, pacer, concurrency = self._limits[key]
-            size = max(1, min(_MAX_BATCH, -(-len(items) // concurrency)))
+        for key, items in groups.items():
+            sender, semaphore = self._senders[key], self._limits[key]
+            assert not isinstance(sender, str)
+            size = max(1, min(_MAX_BATCH, -(-len(items) // self._concurrency[key])))
             for start in range(0, len(items), size):
-                tasks.append(self._send_batch(sender, semaphore, pacer, items[start : start + size], at))
+                tasks.append(self._send_batch(sender, semaphore, items[start : start + size], at))
         await asyncio.gather(*tasks)
 
     async def _send_batch(
         self,
         sender: Channel,
         semaphore: asyncio.Semaphore,
-        pacer: _Pacer,
         items: list[tuple[Delivery, Outgoing]],
         at: datetime,
     ) -> None:
         async with semaphore:
-            await pacer.acquire(len(items))
             # A plugin that raises, hangs or answers nonsense must not lose the batch, nor stop the
             # dispatcher: its copies fail temporarily and are tried again.
             results: Sequence[SendResult]

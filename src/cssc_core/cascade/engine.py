@@ -26,14 +26,14 @@ from typing import Protocol
 import attrs
 
 from cssc_core.cascade import acks, timers
-from cssc_core.cascade.channels import ChannelSetup
-from cssc_core.cascade.context import CascadeContext
+from cssc_core.cascade.context import CascadeContext, send_channels
 from cssc_core.cascade.dispatcher import Dispatcher
-from cssc_core.cascade.render import Renderer, render_copy
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.sender import persist_cascade, plan_for_store
 from cssc_core.cascade.status import CascadeStatus
 from cssc_core.cascade.work import Work
+from cssc_core.channels.acks import AckClaim, AckSigner
+from cssc_core.channels.config import AckSettings, ChannelFile
 from cssc_core.domain.clock import Clock, SystemClock
 from cssc_core.domain.message import Message
 from cssc_core.domain.network import Network
@@ -105,10 +105,9 @@ class CascadeEngine:
         clock: Where the time comes from (the system clock by default).
         rng: The random source of retry jitter (seed it to replay identically).
         retry: When temporary failures are tried again.
-        renderer: Turns a delivery into the copy its channel sends.
         channels: Channels to use instead of those stored with each cascade; when None, every
-            cascade uses the setup it was sent with (``send`` stores this setup with new cascades,
-            or the default file channels).
+            cascade uses the configuration it was sent with (``send`` stores this one with new
+            cascades, or the default file channels in ``./cssc-outbox``).
         lease_s: How long a claim on a delivery lasts before another worker may take it over.
         send_timeout_s: How long one call to a channel plugin may take; a call that takes longer
             fails its copies temporarily (they are tried again), so a hung plugin stops nothing.
@@ -127,8 +126,7 @@ class CascadeEngine:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
-        renderer: Renderer = render_copy,
-        channels: ChannelSetup | None = None,
+        channels: ChannelFile | None = None,
         lease_s: float = 300.0,
         send_timeout_s: float = 120.0,
         batch_size: int = 500,
@@ -142,7 +140,6 @@ class CascadeEngine:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.retry = retry or RetryPolicy()
-        self.renderer = renderer
         self.channels = channels
         self.lease_s = lease_s
         self.send_timeout_s = send_timeout_s
@@ -162,7 +159,7 @@ class CascadeEngine:
         whom their references reached)."""
         self._refresh()
         return plan_for_store(
-            self.store, self._load_network(), message, policy, self.channels or ChannelSetup()
+            self.store, self._load_network(), message, policy, self.channels or send_channels()
         )
 
     def send(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
@@ -188,7 +185,7 @@ class CascadeEngine:
         # What fell due before this send happened first, as with a process running all along: an
         # update or cancel reaches whom earlier messages had reached by now.
         before = await self._run(at)
-        setup = self.channels or ChannelSetup()
+        setup = self.channels or send_channels()
         plan = plan_for_store(self.store, self._load_network(), message, policy, setup)
         ctx = CascadeContext(message, plan, setup, self._load_network())
         with self._work(at) as work:
@@ -266,6 +263,35 @@ class CascadeEngine:
         if new:
             await self._run(at)
         return new
+
+    def acknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
+        """Records the acknowledgement a signed link carries, then dispatches what that makes due.
+
+        An embedder's portal only routes the request: it passes on the token (the link's ``t``
+        parameter) and the engine verifies it with the key of the message's cascade (the channel
+        configuration's ``[acks]``; the store's key by default).
+
+        Returns:
+            The token's claim (message and contact) and whether the acknowledgement was new.
+
+        Raises:
+            AckTokenError: when the token is malformed, forged, altered or expired.
+            NotFoundError: for a message or contact the store does not hold.
+            NotARecipientError: when the contact is neither a recipient nor an ISL of the message.
+        """
+        return asyncio.run(self.aacknowledge_token(token, via=via))
+
+    async def aacknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
+        """:meth:`acknowledge_token`, inside a running event loop."""
+        self._refresh()
+        if self.channels is not None:
+            settings = self.channels.acks
+        else:
+            ctx = self._context(AckSigner.message_of(token))
+            settings = ctx.channels.acks if ctx is not None else AckSettings()
+        claim = settings.signer(self.store).verify(token, self.clock.now())
+        new = await self.aacknowledge(claim.message, claim.contact, via=via)
+        return claim, new
 
     def resume(self) -> RunReport:
         """Continues every unfinished cascade after a crash: deliveries left ``sending`` by a dead
@@ -389,7 +415,6 @@ class CascadeEngine:
             host=self.host,
             contexts=self._context,
             work=self._work,
-            renderer=self.renderer,
             retry=self.retry,
             rng=self.rng,
             lease_s=self.lease_s,

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from cssc_core.cascade import timers
-from cssc_core.cascade.channels import ChannelSetup
 from cssc_core.cascade.context import EXPIRY, CascadeContext, plan_to_document
 from cssc_core.cascade.work import Work
+from cssc_core.channels.config import ChannelFile
 from cssc_core.domain.message import Message, MessageType
 from cssc_core.domain.network import Cell, Network
 from cssc_core.errors import ValidationError
@@ -71,7 +71,7 @@ def plan_for_store(
     network: Network,
     message: Message,
     policy: RoutingPolicy | None,
-    channels: ChannelSetup,
+    channels: ChannelFile,
 ) -> RoutingPlan:
     """Plans a message over a network; updates and cancels reach whom their references reached.
 
@@ -140,7 +140,7 @@ def persist_cascade(
     cascade = CascadeRecord(
         message=message.id,
         started_at=work.at,
-        channels=ctx.channels.to_json(),
+        channels=json.dumps(ctx.channels.to_document(), sort_keys=True),
         plan=json.dumps(plan_to_document(ctx.plan), sort_keys=True),
     )
     store.start_cascade(cascade, record, deliveries)

@@ -70,6 +70,25 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _split(token: str) -> tuple[bytes, bytes]:
+    """A token's payload and signature, decoded but not checked."""
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN or token.count(".") != 1:
+        raise AckTokenError("not an acknowledgement token")
+    encoded_payload, encoded_signature = token.split(".")
+    try:
+        return _unb64(encoded_payload), _unb64(encoded_signature)
+    except ValueError:
+        raise AckTokenError("not an acknowledgement token") from None
+
+
+def _claim(payload: bytes) -> tuple[str, str, datetime]:
+    try:
+        message, contact, seconds = payload.decode().split("\n")
+        return message, contact, datetime.fromtimestamp(int(seconds), UTC)
+    except (UnicodeDecodeError, ValueError, OverflowError, OSError):
+        raise AckTokenError("not an acknowledgement token") from None
+
+
 class AckSigner:
     """Makes and checks acknowledgement tokens, links and reply codes with one key.
 
@@ -141,24 +160,23 @@ class AckSigner:
             AckTokenError: when the token is malformed, its signature does not match (it was made
                 with another key or altered) or it has expired.
         """
-        if not isinstance(token, str) or len(token) > _MAX_TOKEN or token.count(".") != 1:
-            raise AckTokenError("not an acknowledgement token")
-        encoded_payload, encoded_signature = token.split(".")
-        try:
-            payload = _unb64(encoded_payload)
-            signature = _unb64(encoded_signature)
-        except ValueError:
-            raise AckTokenError("not an acknowledgement token") from None
+        payload, signature = _split(token)
         if not hmac.compare_digest(signature, self._sign(_TOKEN_CONTEXT, payload)):
             raise AckTokenError("the token's signature does not match")
-        try:
-            message, contact, seconds = payload.decode().split("\n")
-            expires = datetime.fromtimestamp(int(seconds), UTC)
-        except (UnicodeDecodeError, ValueError, OverflowError, OSError):
-            raise AckTokenError("not an acknowledgement token") from None
+        message, contact, expires = _claim(payload)
         if require_aware(now) >= expires:
             raise AckTokenError("the token has expired")
         return AckClaim(message, contact, expires)
+
+    @staticmethod
+    def message_of(token: str) -> str:
+        """The message a token names, before anything is verified: only to find which key verifies it
+        (the one of that message's cascade); trust nothing else in it until :meth:`verify` returns.
+
+        Raises:
+            AckTokenError: when the token is malformed.
+        """
+        return _claim(_split(token)[0])[0]
 
     def reply_code(self, message: str, contact: str) -> str:
         """The short code a contact may reply with to acknowledge ``message`` (eight characters)."""

@@ -14,10 +14,12 @@ by environment variable (``password_env``), so that the file and the stored casc
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from cssc_core.channels.acks import AckSigner
 from cssc_core.channels.failover import FailoverChannel, Provider
 from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.channels.render import ChannelTemplates, Renderer
+from cssc_core.domain.marking import ChannelFlags, default_channel_flags
+from cssc_core.domain.models import ADDRESS_KINDS, builtin_channel_address
 from cssc_core.errors import PluginError, Problem, ValidationError
 from cssc_core.formats._documents import MAX_DOCUMENT_BYTES, load_toml, read_limited
 from cssc_core.plugins.manager import PluginHost
@@ -53,11 +57,6 @@ CHANNELS_FORMAT = "cssc-channels/1"
 DEFAULT_OUTBOX = "cssc-outbox"
 """The folder the file channels write into when nothing says otherwise."""
 
-ADDRESS_KINDS = ("email", "phone", "webhook")
-"""The contact fields a channel may deliver to."""
-
-_DEFAULT_ADDRESS = {"email": "email", "sms": "phone", "webhook": "webhook"}
-_DEFAULT_SECURE = frozenset({"email", "webhook"})
 _TEMPLATE_KEYS = frozenset(f"{name}_template" for name in attrs.fields_dict(ChannelTemplates))
 _COMMON_KEYS = frozenset(
     {"type", "address", "secure", "public", "concurrency", "rate_per_s", "providers", "failover"}
@@ -182,9 +181,19 @@ class ChannelConfig:
         host: PluginHost,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Channel:
         """Opens the channel's sender through its plugin: a :class:`FailoverChannel` over providers
         when it has them, paced by a :class:`RateLimitedChannel` when ``rate_per_s`` is set.
+
+        Args:
+            host: Where the plugins come from.
+            environ: Where environment variables are looked up (default: the process environment).
+            rng: The failover's random source.
+            clock: The clock of the rate limit's token bucket.
+            sleep: How the rate limit waits.
 
         Raises:
             ValidationError: when the plugin is unknown or refuses the settings.
@@ -198,7 +207,9 @@ class ChannelConfig:
                 for p, settings in zip(self.providers, self.provider_settings(environ), strict=True)
             ]
             sender = FailoverChannel(providers, rng, **self.failover)  # type: ignore[arg-type]
-        return RateLimitedChannel(sender, self.rate_per_s) if self.rate_per_s > 0 else sender
+        if self.rate_per_s > 0:
+            return RateLimitedChannel(sender, self.rate_per_s, clock=clock, sleep=sleep)
+        return sender
 
     def to_document(self) -> dict[str, Any]:
         """The table as written in a channel file (secrets only as variable names)."""
@@ -245,6 +256,13 @@ class ChannelFile:
             return _default_channel(name, self.outbox)
         return found
 
+    def flags(self) -> Mapping[str, ChannelFlags] | None:
+        """The channels' capability flags for routing; None for the default configuration, whose
+        flags follow each channel's name."""
+        if self.is_default:
+            return None
+        return {name: ChannelFlags(c.secure, c.public) for name, c in self.channels.items()}
+
     def to_document(self) -> dict[str, Any]:
         """The configuration as a ``cssc-channels/1`` document, to store with a cascade."""
         document: dict[str, Any] = {"format": CHANNELS_FORMAT, "outbox": self.outbox}
@@ -270,8 +288,8 @@ def _default_channel(name: str, outbox: str) -> ChannelConfig:
     return ChannelConfig(
         name=name,
         type="file",
-        address=_DEFAULT_ADDRESS.get(name, "email"),
-        secure=name in _DEFAULT_SECURE,
+        address=builtin_channel_address(name) or "email",
+        secure=default_channel_flags(name).secure,
         options={"path": str(Path(outbox) / f"{name}.jsonl")},
     )
 
@@ -295,20 +313,27 @@ def default_channels(names: Iterable[str] = (), outbox: str = DEFAULT_OUTBOX) ->
     )
 
 
+def _provider_paths(config: ChannelConfig) -> list[str]:
+    if not config.providers:
+        return [f"$.channels.{config.name}"]
+    return [f"$.channels.{config.name}.providers[{i}]" for i in range(len(config.providers))]
+
+
+def _unset_variables(config: ChannelConfig, environ: Mapping[str, str] | None) -> list[Problem]:
+    env = os.environ if environ is None else environ
+    return [
+        Problem(f"{path}.{key}", f"environment variable {variable} is not set")
+        for path, settings in zip(_provider_paths(config), config.provider_settings(environ), strict=True)
+        for key, variable in sorted(settings.options.items())
+        if key.endswith("_env") and isinstance(variable, str) and variable not in env
+    ]
+
+
 def _plugin_problems(
     config: ChannelConfig, host: PluginHost, environ: Mapping[str, str] | None
 ) -> list[Problem]:
-    problems: list[Problem] = []
-    env = os.environ if environ is None else environ
-    paths = (
-        [f"$.channels.{config.name}"]
-        if not config.providers
-        else [f"$.channels.{config.name}.providers[{i}]" for i in range(len(config.providers))]
-    )
-    for path, settings in zip(paths, config.provider_settings(environ), strict=True):
-        for key, variable in sorted(settings.options.items()):
-            if key.endswith("_env") and isinstance(variable, str) and variable not in env:
-                problems.append(Problem(f"{path}.{key}", f"environment variable {variable} is not set"))
+    problems = _unset_variables(config, environ)
+    for path, settings in zip(_provider_paths(config), config.provider_settings(environ), strict=True):
         try:
             plugin = host.channel_plugin(settings.type)
         except ValidationError as error:
@@ -393,7 +418,7 @@ def _read_channel(reader: _Reader, name: str, value: Any, outbox: str) -> Channe
         reader.problem(f"{path}.type", "required setting missing (the plugin)")
     if providers_value is not None and type_ is not None:
         reader.problem(f"{path}.type", "a channel with providers names the plugin of each provider instead")
-    address = table.get("address", _DEFAULT_ADDRESS.get(name))
+    address = table.get("address", builtin_channel_address(name))
     if address not in ADDRESS_KINDS:
         reader.problem(f"{path}.address", f"expected one of {', '.join(ADDRESS_KINDS)}")
     options = reader.options(table, _COMMON_KEYS, path)
@@ -406,7 +431,7 @@ def _read_channel(reader: _Reader, name: str, value: Any, outbox: str) -> Channe
         name=name,
         type=type_ or "failover",
         address=address if isinstance(address, str) else "email",
-        secure=reader.flag(table, "secure", path, name in _DEFAULT_SECURE),
+        secure=reader.flag(table, "secure", path, default_channel_flags(name).secure),
         public=reader.flag(table, "public", path, False),
         concurrency=int(concurrency),
         rate_per_s=reader.number(table, "rate_per_s", path, 0.0, 0.0, 1_000_000.0),
@@ -518,6 +543,8 @@ def channels_from_document(
                 p.path == prefix or p.path.startswith((prefix + ".", prefix + "[")) for p in reader.problems
             ):
                 reader.problems.extend(_plugin_problems(config, host, environ))
+            else:
+                reader.problems.extend(_unset_variables(config, environ))
     if reader.problems:
         raise ValidationError(reader.problems, source)
     return result

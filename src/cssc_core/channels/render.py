@@ -7,7 +7,7 @@ delivery (:meth:`Recipient.for_delivery`), calls
 hands the :class:`~cssc_core.plugins.types.Outgoing` copies to the channel.
 
 Every copy starts with the marking (SPEC.md section 6): the body's first line is the marking line
-and the subject starts with it in brackets. The marking line is ``TLP:GREEN`` for an actual
+and the subject starts with it. The marking line is ``TLP:GREEN`` for an actual
 message, ``TLP:GREEN EXERCISE`` for an exercise and ``TLP:GREEN TEST`` for a test. Templates
 cannot remove it: it is added outside them. A contact whose language is ``cy`` gets the Welsh text
 first (the message's ``languages.cy``), then the English, with the same template.
@@ -33,7 +33,7 @@ from cssc_core.channels.templates import (
     Template,
 )
 from cssc_core.domain.message import Message
-from cssc_core.domain.models import Contact
+from cssc_core.domain.models import ADDRESS_KINDS, Contact
 from cssc_core.plugins.types import Outgoing
 from cssc_core.storage.records import Delivery, DeliveryKind
 
@@ -59,7 +59,6 @@ ACK_VALIDITY = timedelta(days=7)
 ESCALATION_ALLOWED = frozenset({"message_id", "marking", "status"}) | CONTACT_FIELDS | ESCALATION_FIELDS
 """The fields an escalation template may use: no message content (SPEC.md section 6)."""
 
-_ADDRESS_FIELDS = frozenset({"email", "phone", "webhook"})
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _WELSH_SEPARATOR = "\n\n----\n\n"
 
@@ -93,6 +92,7 @@ class MessageCopy:
         expires: When it expires, if it does.
         welsh: The Welsh text, if any.
         ack_required: Whether recipients are asked to acknowledge (``ack = "required"``).
+        references: For an update or cancel, the messages it refers to.
     """
 
     id: str
@@ -111,6 +111,7 @@ class MessageCopy:
     expires: datetime | None = None
     welsh: WelshText | None = None
     ack_required: bool = False
+    references: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
     @classmethod
     def from_message(cls, message: Message, *, ack_required: bool = False) -> MessageCopy:
@@ -139,6 +140,7 @@ class MessageCopy:
             expires=message.expires,
             welsh=welsh,
             ack_required=ack_required,
+            references=message.references,
         )
 
 
@@ -176,9 +178,7 @@ class Recipient:
             ValueError: when the contact has no such address (it was erased or changed since planning).
         """
         address = (
-            getattr(contact, delivery.address_kind, None)
-            if delivery.address_kind in _ADDRESS_FIELDS
-            else None
+            getattr(contact, delivery.address_kind, None) if delivery.address_kind in ADDRESS_KINDS else None
         )
         if not isinstance(address, str) or not address:
             raise ValueError(f"contact {contact.id} has no {delivery.address_kind} address")
@@ -363,6 +363,10 @@ class PreparedMessage:
         self.message = message
         self._forms = forms
         self._line = marking_line(message.marking, message.status)
+        # An update or cancel says so, and of what, right under the marking (outside the templates).
+        self._heading = self._line
+        if message.type != "alert" and message.references:
+            self._heading += f"\n\n{message.type.upper()} of {', '.join(message.references)}"
         # One read-only object shared by every copy: a structured channel encodes it once per message.
         self._message_document: Mapping[str, Any] = MappingProxyType(
             {
@@ -380,7 +384,7 @@ class PreparedMessage:
             }
         )
         self._ack_expires = message.expires or message.sent + ACK_VALIDITY
-        self._finished: dict[str, str] = {}
+        self._finished: dict[tuple[DeliveryKind, str], str] = {}
 
     def _ack_values(self, recipient: Recipient) -> dict[str, str]:
         signer = self.renderer.signer
@@ -413,15 +417,16 @@ class PreparedMessage:
         subject = subject_form.render(values, escape)
         if escape is Escape.TEXT:
             subject = " ".join(subject.split())
-        subject = f"[{self._line}] {subject}"
+        subject = f"{self._line} {subject}"
         text = form.body.render(values)
         if welsh and form.welsh_body is not None:
             text = form.welsh_body.render(values) + _WELSH_SEPARATOR + text
-        body = self._finished.get(text)
+        body = self._finished.get((recipient.kind, text))
         if body is None:
-            body = f"{self._line}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
+            heading = self._line if recipient.kind is DeliveryKind.ESCALATION else self._heading
+            body = f"{heading}\n\n{_BLANK_RUNS.sub(chr(10) * 2, text).strip()}\n"
             if len(self._finished) < 64:  # most copies of a message share one text; names make others
-                self._finished[text] = body
+                self._finished[recipient.kind, text] = body
         payload = {
             "format": COPY_FORMAT,
             "message": self._message_document,

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 import click
 
-from cssc_core.cascade import CascadeEngine, CascadeStatus, ChannelSetup, RunReport, read_channel_setup
+from cssc_core.cascade import CascadeEngine, CascadeStatus, RunReport
+from cssc_core.channels.acks import AckTokenError
+from cssc_core.channels.config import ChannelFile, read_channel_file
 from cssc_core.cli.network_commands import stored_network
 from cssc_core.cli.options import (
     FilePath,
@@ -94,9 +96,9 @@ def _engine(
 ) -> Iterator[CascadeEngine]:
     clock: Clock = clock_from_option(at)
     host = PluginHost.load()
-    setup: ChannelSetup | None = None
+    channels: ChannelFile | None = None
     if channels_file is not None:
-        setup = read_channel_setup(channels_file, host=host)
+        channels = read_channel_file(channels_file, host=host)
     with closing(open_store_from_options(db, store, host=host)) as opened:
         stored_network(opened)
         yield CascadeEngine(
@@ -104,7 +106,7 @@ def _engine(
             host=host,
             clock=clock,
             rng=random.Random(seed),
-            channels=setup,
+            channels=channels,
             progress=progress,
         )
 
@@ -233,15 +235,21 @@ def _follow(engine: CascadeEngine) -> None:
 
 
 @click.command("ack")
-@click.option("--message", "message_id", required=True, help="The message acknowledged.")
-@click.option("--contact", "contact_id", required=True, help="The contact acknowledging it.")
+@click.option("--message", "message_id", default=None, help="The message acknowledged.")
+@click.option("--contact", "contact_id", default=None, help="The contact acknowledging it.")
+@click.option(
+    "--token",
+    default=None,
+    help="Instead of --message and --contact: the token of a signed acknowledgement link.",
+)
 @at_option
 @channels_option
 @seed_option
 @store_options
 def ack(
-    message_id: str,
-    contact_id: str,
+    message_id: str | None,
+    contact_id: str | None,
+    token: str | None,
     at: str | None,
     channels_file: Path | None,
     seed: int | None,
@@ -250,12 +258,27 @@ def ack(
 ) -> None:
     """Record that a contact acknowledged a message, and dispatch what that makes due.
 
-    From an ISL of a relayed cell it is also the cell's release. Unknown message or contact: exit 2;
-    a contact that is neither a recipient nor an ISL of the message: exit 1; a repeat changes nothing.
+    Give --message and --contact, or --token with the token of a signed acknowledgement link (a
+    forged, altered or expired token: exit 2). From an ISL of a relayed cell it is also the cell's
+    release. Unknown message or contact: exit 2; a contact that is neither a recipient nor an ISL of
+    the message: exit 1; a repeat changes nothing.
     """
+    named = (message_id, contact_id)
+    if (token is not None and named != (None, None)) or (token is None and None in named):
+        raise ValidationError.single(
+            "--message/--contact/--token", "give --message and --contact, or --token"
+        )
     with _engine(db, store, at, seed, channels_file) as engine:
         try:
-            new = engine.acknowledge(message_id, contact_id, via="cli")
+            if token is not None:
+                claim, new = engine.acknowledge_token(token, via="cli")
+                message_id, contact_id = claim.message, claim.contact
+            else:
+                assert message_id is not None
+                assert contact_id is not None
+                new = engine.acknowledge(message_id, contact_id, via="cli")
+        except AckTokenError as error:
+            raise ValidationError.single("--token", str(error)) from None
         except NotFoundError as error:
             raise ValidationError.single("--message/--contact", str(error)) from None
     if new:

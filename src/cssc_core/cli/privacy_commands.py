@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cssc_core.cascade.channels import read_channel_setup
+from cssc_core.channels.config import read_channel_file
 from cssc_core.cli.options import (
     FilePath,
     at_option,
@@ -60,7 +60,7 @@ def outbox_files(outbox: Path, channels_file: Path | None = None) -> list[Path]:
     folders = [outbox]
     paths: list[Path] = []
     if channels_file is not None:
-        setup = read_channel_setup(channels_file)
+        setup = read_channel_file(channels_file)
         folders = [Path(setup.outbox)]
         paths = [
             Path(str(settings.options["path"]))

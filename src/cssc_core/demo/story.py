@@ -17,8 +17,9 @@ from pathlib import Path
 
 import attrs
 
-from cssc_core.cascade import CascadeEngine, ChannelSetup
+from cssc_core.cascade import CascadeEngine
 from cssc_core.cascade.context import cell_text
+from cssc_core.channels.config import default_channels
 from cssc_core.demo import scenario
 from cssc_core.domain.clock import FakeClock
 from cssc_core.domain.message import Message
@@ -175,7 +176,7 @@ def play(directory: Path, progress: Callable[[StepReport], None] | None = None) 
             host=PluginHost.load(),
             clock=clock,
             rng=random.Random(scenario.SEED),
-            channels=ChannelSetup(outbox=str((directory / OUTBOX).resolve())),
+            channels=default_channels(outbox=str((directory / OUTBOX).resolve())),
             worker="cssc-demo",
         )
         answers: list[tuple[datetime, str, str]] = []

@@ -67,7 +67,7 @@ def test_the_console_prints_readable_copies(capsys: pytest.CaptureFixture[str]) 
     results = sender.send(make_copies(2, "email", lambda i: f"c{i}@example.org"))
     out = capsys.readouterr().out
     assert [r.status for r in results] == [DeliveryStatus.DELIVERED] * 2
-    assert "Subject: [TLP:GREEN] Suspicious vehicle" in out
+    assert "Subject: TLP:GREEN Suspicious vehicle" in out
     assert "c1@example.org" in out
     assert "\nTLP:GREEN\n" in out
     with pytest.raises(ValidationError, match="stdout or stderr"):

@@ -10,6 +10,7 @@ test (trustme) and trusted through the channel's ``ca_file``.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ from cssc_core.plugins.channels import smtp
 from cssc_core.storage.records import DeliveryStatus
 
 ENV = {"SMTP_USER": "alerts", "SMTP_PASSWORD": "correct-horse-battery"}
+
+# asyncio's TLS transports finish closing over several turns of the loop, and each test here runs
+# its own short loop, so the socket of a TLS session can be collected unclosed after its
+# loop has ended. That is a property of these short-lived test loops, not of the channel (whose
+# connections are aborted, not politely closed), so the report is not an error in this module.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 @pytest.fixture
@@ -55,7 +62,11 @@ def send_all(channel_settings: ChannelSettings, batches: list[list[Any]]) -> lis
             await channel.aclose()
         return [result for batch in results for result in batch]
 
-    return asyncio.run(run())
+    results = asyncio.run(run())
+    # A TLS socket whose close was still under way when the event loop ended is reported when it is
+    # collected; collect here, so that the report falls in this module, under its filter below.
+    gc.collect()
+    return results
 
 
 @pytest.fixture
@@ -73,14 +84,14 @@ def test_every_copy_arrives_once_parsed_with_the_marking_first(sink: MailSink, p
     by_to = {m["To"]: m for m in sink.messages}
     assert set(by_to) == {f"member{i}@example.org" for i in range(40)}
     english, welsh = by_to["member0@example.org"], by_to["member4@example.org"]
-    assert english["Subject"] == "[TLP:GREEN] Suspicious vehicle near the shopping centre"
+    assert english["Subject"] == "TLP:GREEN Suspicious vehicle near the shopping centre"
     assert english["From"] == "alerts@cssc.example.org"
     assert english["Message-ID"] == f"<{copies[0].idempotency_key}@cssc.example.org>"
     assert english["X-CSSC-Marking"] == "TLP:GREEN"
     text = english.get_content()
     assert text.splitlines()[0] == "TLP:GREEN"
     assert "loading bay" in text
-    assert welsh["Subject"] == "[TLP:GREEN] Cerbyd amheus ger y ganolfan siopa"
+    assert welsh["Subject"] == "TLP:GREEN Cerbyd amheus ger y ganolfan siopa"
     assert welsh.get_content().index("Mae fan wen") < welsh.get_content().index("A white van")
     # Four batches on four persistent connections at most: never one connection per message.
     assert len(sink.sessions) <= 4
@@ -141,7 +152,7 @@ def test_a_server_that_is_gone_fails_temporarily() -> None:
 
 def test_header_injection_is_refused(sink: MailSink, plain: int) -> None:
     good, bad_subject, bad_address = make_copies(3, "email", lambda i: f"h{i}@example.org")
-    bad_subject = attrs.evolve(bad_subject, subject="[TLP:GREEN] hi\r\nBcc: all@example.org")
+    bad_subject = attrs.evolve(bad_subject, subject="TLP:GREEN hi\r\nBcc: all@example.org")
     bad_address = attrs.evolve(bad_address, address="h2@example.org\r\nBcc: all@example.org")
     results = send_all(settings(plain), [[good, bad_subject, bad_address]])
     assert [r.status for r in results] == [

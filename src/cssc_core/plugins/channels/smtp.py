@@ -23,6 +23,7 @@ and timeouts are temporary; refused credentials or sender are permanent and the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable, Sequence
 from email.header import Header
@@ -150,9 +151,14 @@ class SmtpChannel:
             await client.connect()
             if client.is_ehlo_or_helo_needed:
                 await client.ehlo()
+        except Exception:
+            # Refused credentials or a failed handshake leave the socket open: drop it here, and
+            # give the loop the turn on which the socket is closed.
+            _discard(client)
+            await asyncio.sleep(0)
+            raise
         except BaseException:
-            # Refused credentials or a failed handshake leave the socket open: close it here.
-            client.close()
+            _discard(client)
             raise
         return client
 
@@ -240,16 +246,17 @@ class SmtpChannel:
     async def _reset(client: aiosmtplib.SMTP) -> None:
         reply = await client.execute_command(b"RSET", timeout=None)
         if reply.code != 250:
-            client.close()
+            _discard(client)
 
     async def aclose(self) -> None:
         """Says goodbye on every idle connection."""
         idle, self._idle = self._idle, []
         for client in idle:
-            try:
-                await client.quit()
-            except Exception:
-                client.close()
+            with contextlib.suppress(Exception):
+                await client.execute_command(b"QUIT", timeout=self.timeout_s)
+            _discard(client)
+        # The sockets close on the loop's next turn, which must come before the loop may end.
+        await asyncio.sleep(0)
 
 
 def _rest(
@@ -264,8 +271,13 @@ def _rest(
 
 
 def _discard(client: aiosmtplib.SMTP | None) -> None:
-    if client is not None:
-        client.close()
+    """Drops a connection at once. A TLS connection closed politely waits for the server's close
+    notification, and its socket outlives an event loop that ends first; aborting does not wait."""
+    if client is None:
+        return
+    if client.transport is not None:
+        client.transport.abort()  # type: ignore[attr-defined]
+    client.close()
 
 
 def _by_code(delivery: str, code: int, what: str, *, provider_fault: bool) -> SendResult:
