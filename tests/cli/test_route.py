@@ -15,6 +15,7 @@ from cssc_core.cli.options import open_store_from_options
 from cssc_core.formats.network import read_network_file
 from cssc_core.storage.records import DeliveryKind, DeliveryStatus
 from cssc_core.testing import sample_cascade, sample_delivery, sample_message
+from tests.routing.test_plan import SECTION_9_EXAMPLE
 
 NETWORK = {
     "format": "cssc-network/1",
@@ -123,30 +124,7 @@ def _route(files: dict[str, Path], *extra: str) -> list[str]:
 
 def test_json_is_section_9(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_route(files, "--json")) == 0
-    assert json.loads(capsys.readouterr().out) == {
-        "message": "msg-2019-0612-01",
-        "recipients": [
-            {
-                "contact": "c-0001",
-                "organisation": "org-0001",
-                "region": "EAST",
-                "via": "isl",
-                "relay": [["EAST", "retail"]],
-                "channels": ["email"],
-                "ack": False,
-                "routes": ["bulletins"],
-            }
-        ],
-        "relays": [{"region": "EAST", "sector": "retail", "isl": ["c-0009", "c-0010"], "deadline_s": 900}],
-        "excluded": [
-            {
-                "organisation": "org-0002",
-                "contact": "c-0002",
-                "reason": "TLP:AMBER allows no channel of this contact",
-            }
-        ],
-        "gaps": [{"region": "EAST", "sector": "faith"}],
-    }
+    assert json.loads(capsys.readouterr().out) == SECTION_9_EXAMPLE
 
 
 def test_tables(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
