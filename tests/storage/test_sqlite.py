@@ -135,6 +135,18 @@ def test_everything_survives_reopening(path: Path) -> None:
     again.close()
 
 
+def test_a_network_written_by_another_process_changes_the_revision(path: Path) -> None:
+    reader, writer = SqliteStore(path), SqliteStore(path)
+    try:
+        before = reader.network_revision()
+        writer.replace_network(sample_network())
+        assert reader.network_revision() != before
+        assert reader.network_revision() == writer.network_revision()
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_replace_network_failing_mid_write_leaves_the_old_network(store: SqliteStore) -> None:
     old = sample_network()
     store.replace_network(old)

@@ -106,7 +106,7 @@ def escalate(work: Work, ctx: CascadeContext, recipient: Recipient) -> None:
     """Sends the escalation notices about a contact that did not acknowledge (once: its last channel
     may both time out and, later, fail)."""
     contact = recipient.contact
-    if any(e.event == ESCALATED and e.contact == contact for e in work.store.audit_log(message_id=ctx.id)):
+    if work.store.audit_log(message_id=ctx.id, events=(ESCALATED,), contact=contact):
         return
     flags = ctx.channels.flags()
     targets: list[tuple[str, tuple[str, ...]]] = []

@@ -20,7 +20,7 @@ import attrs
 from cssc_core.channels.config import DEFAULT_OUTBOX, ChannelFile, channels_from_document, default_channels
 from cssc_core.domain.marking import Marking
 from cssc_core.domain.message import Message, Severity, Status, Urgency
-from cssc_core.domain.models import Contact
+from cssc_core.domain.models import Contact, IslRole
 from cssc_core.domain.network import Cell, Network
 from cssc_core.formats.message import message_from_document
 from cssc_core.routing.plan import Exclusion, Gap, Recipient, Relay, RoutingPlan
@@ -169,15 +169,25 @@ class CascadeContext:
     _relays: dict[Cell, Relay] = attrs.field(init=False, factory=dict)
     _through: dict[Cell, tuple[Recipient, ...]] | None = attrs.field(init=False, default=None)
     _askable: dict[Cell, bool] = attrs.field(init=False, factory=dict)
+    _isl_cells: dict[str, tuple[Cell, ...]] = attrs.field(init=False, factory=dict)
     settled: set[str] | None = attrs.field(init=False, default=None)
     """The cells settled so far (released, or gone direct), once read: see :mod:`~cssc_core.cascade.relays`.
 
-    A context lives for one call of the engine; a transaction that fails ends that call, so this
-    never outlives a write that was rolled back."""
+    The engine drops it when a transaction fails, so it never outlives a write that was rolled back."""
+    settled_after: int = attrs.field(init=False, default=0)
+    """The last audit entry :attr:`settled` was read up to."""
+    settled_current: bool = attrs.field(init=False, default=False)
+    """Whether :attr:`settled` was brought up to date in this call of the engine (the engine resets
+    it at each call, so that entries another process wrote meanwhile are read)."""
 
     def __attrs_post_init__(self) -> None:
         self._recipients = {r.contact: r for r in self.plan.recipients}
         self._relays = {(r.region, r.sector): r for r in self.plan.relays}
+        isl_cells: dict[str, list[Cell]] = {}
+        for cell, relay in self._relays.items():
+            for isl in relay.isl:
+                isl_cells.setdefault(isl, []).append(cell)
+        self._isl_cells = {isl: tuple(cells) for isl, cells in isl_cells.items()}
 
     @classmethod
     def load(
@@ -265,8 +275,16 @@ class CascadeContext:
         return any(role.contact == contact for role in self.network.isls(*cell))
 
     def relayed_cells_of_isl(self, contact: str) -> list[Cell]:
-        """The relayed cells of the plan of which the contact is an ISL."""
-        return [cell for cell in self._relays if self.is_isl_of(contact, cell)]
+        """The relayed cells of the plan of which the contact is an ISL (planned, or holding the role
+        now), in the plan's order."""
+        cells = set(self._isl_cells.get(contact, ()))
+        if self.network.has_contact(contact):
+            cells.update(
+                (role.region, role.sector)
+                for role in self.network.roles_of(contact)
+                if isinstance(role, IslRole) and (role.region, role.sector) in self._relays
+            )
+        return [cell for cell in self._relays if cell in cells] if cells else []
 
     def contact(self, contact: str) -> Contact | None:
         """The contact as the network holds it now, or None when it has gone."""

@@ -6,8 +6,10 @@ and a random source. Every method that changes a cascade ends by dispatching wha
 own scheduled time (SPEC.md section 10), so that a whole incident replays identically on a
 :class:`~cssc_core.domain.clock.FakeClock`.
 
-The synchronous methods run their own event loop; code already inside one awaits the ``a``-prefixed
-methods instead.
+The synchronous methods run their own event loop and close the channels they opened before they
+return. Code already inside an event loop awaits the ``a``-prefixed methods instead; those keep the
+channels' connections open from one call to the next on the same loop, until
+:meth:`CascadeEngine.aclose` (or the end of an ``async with engine:`` block).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -91,6 +93,12 @@ class SendReport:
     run: RunReport
 
 
+T = TypeVar("T")
+
+_KEPT_CONTEXTS = 64
+"""How many cascades' contexts the engine keeps between calls (those read last)."""
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -149,8 +157,11 @@ class CascadeEngine:
         self._monotonic = monotonic
         self._sleep = sleep
         self._network: Network | None = None
+        self._revision: str | None = None
         self._contexts: dict[str, CascadeContext | None] = {}
         self._touched: dict[str, datetime] = {}
+        self._dispatch: Dispatcher | None = None
+        self._dispatch_loop: asyncio.AbstractEventLoop | None = None
 
     # --- the public API ----------------------------------------------------------------------------
 
@@ -171,7 +182,7 @@ class CascadeEngine:
             ValidationError: when the store already holds a message with this id, holds no network,
                 or the message names what the network lacks or references an unknown message.
         """
-        return asyncio.run(self.asend(message, policy=policy))
+        return self._once(self.asend(message, policy=policy))
 
     async def asend(self, message: Message, *, policy: RoutingPolicy | None = None) -> SendReport:
         """:meth:`send`, inside a running event loop."""
@@ -200,7 +211,7 @@ class CascadeEngine:
     def tick(self, until: datetime | None = None) -> RunReport:
         """Processes every timer and delivery due by ``until`` (default: now), in time order, each at
         its own scheduled time, until nothing more is due by then."""
-        return asyncio.run(self.arun(until))
+        return self._once(self.arun(until))
 
     async def arun(self, until: datetime | None = None) -> RunReport:
         """:meth:`tick`, inside a running event loop."""
@@ -209,22 +220,19 @@ class CascadeEngine:
 
     async def _run(self, until: datetime) -> RunReport:
         handled = dispatched = 0
-        dispatcher = self._dispatcher()
+        dispatcher = self._open_dispatcher()
         floor: datetime | None = None
-        try:
-            while True:
-                due = self.store.next_due()
-                if due is None or due > until:
-                    break
-                at = due if floor is None else max(due, floor)
-                floor = at
-                fired = self._fire_timers(at)
-                sent = await dispatcher.dispatch(at)
-                handled, dispatched = handled + fired, dispatched + sent
-                if not fired and not sent:
-                    break
-        finally:
-            await dispatcher.aclose()
+        while True:
+            due = self.store.next_due()
+            if due is None or due > until:
+                break
+            at = due if floor is None else max(due, floor)
+            floor = at
+            fired = self._fire_timers(at)
+            sent = await dispatcher.dispatch(at)
+            handled, dispatched = handled + fired, dispatched + sent
+            if not fired and not sent:
+                break
         self._finish_touched()
         return RunReport(until, handled, dispatched)
 
@@ -240,7 +248,7 @@ class CascadeEngine:
             NotFoundError: for an unknown message or contact.
             NotARecipientError: when the contact is neither a recipient nor an ISL of the message.
         """
-        return asyncio.run(self.aacknowledge(message_id, contact_id, via=via))
+        return self._once(self.aacknowledge(message_id, contact_id, via=via))
 
     async def aacknowledge(self, message_id: str, contact_id: str, *, via: str | None = None) -> bool:
         """:meth:`acknowledge`, inside a running event loop."""
@@ -279,7 +287,7 @@ class CascadeEngine:
             NotFoundError: for a message or contact the store does not hold.
             NotARecipientError: when the contact is neither a recipient nor an ISL of the message.
         """
-        return asyncio.run(self.aacknowledge_token(token, via=via))
+        return self._once(self.aacknowledge_token(token, via=via))
 
     async def aacknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
         """:meth:`acknowledge_token`, inside a running event loop."""
@@ -299,7 +307,7 @@ class CascadeEngine:
 
         Run it when no other process is dispatching from the same store.
         """
-        return asyncio.run(self.aresume())
+        return self._once(self.aresume())
 
     async def aresume(self) -> RunReport:
         """:meth:`resume`, inside a running event loop."""
@@ -334,13 +342,60 @@ class CascadeEngine:
             len(self.store.acknowledgements(message_id)),
         )
 
+    async def aclose(self) -> None:
+        """Closes the channels the ``a``-prefixed methods opened (their connections are kept open
+        from one call to the next on the same event loop)."""
+        dispatcher, self._dispatch = self._dispatch, None
+        if dispatcher is not None:
+            await dispatcher.aclose()
+
+    async def __aenter__(self) -> CascadeEngine:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     # --- the machinery -----------------------------------------------------------------------------
 
+    def _once(self, call: Coroutine[Any, Any, T]) -> T:
+        """Runs an ``a``-prefixed method in an event loop of its own, closing its channels before the
+        loop ends (a synchronous call keeps no connection open)."""
+
+        async def once() -> T:
+            try:
+                return await call
+            finally:
+                await self.aclose()
+
+        return asyncio.run(once())
+
+    def _open_dispatcher(self) -> Dispatcher:
+        # Channels (an HTTP session, SMTP connections) belong to the event loop they were opened on:
+        # a dispatcher is kept for calls on the same loop, so that acknowledgements arriving one by
+        # one reuse the connections rather than opening new ones each time.
+        loop = asyncio.get_running_loop()
+        if self._dispatch is None or self._dispatch_loop is not loop:
+            self._dispatch, self._dispatch_loop = self._dispatcher(), loop
+        return self._dispatch
+
     def _refresh(self) -> None:
-        # The network may have changed between calls (an erasure, an import): each public call
-        # reads it again, once.
-        self._network = None
-        self._contexts = {}
+        # The network may have changed since the last call (an import, an erasure, perhaps by another
+        # process): it is read again when the store's revision says so. A cascade's message and plan
+        # never change once stored, so its context is kept with the network it was read with; what
+        # a context learnt during a call (the settled cells) is forgotten, as another process may
+        # have moved the cascade on since.
+        revision = self.store.network_revision()
+        if revision is None or revision != self._revision:
+            self._network = None
+            self._contexts.clear()
+            self._revision = revision
+        for message_id, ctx in list(self._contexts.items()):
+            if ctx is None:
+                del self._contexts[message_id]  # a message another process may send meanwhile
+            else:
+                ctx.settled_current = False
+        while len(self._contexts) > _KEPT_CONTEXTS:
+            del self._contexts[next(iter(self._contexts))]
 
     def _load_network(self) -> Network:
         if self._network is None:
@@ -365,8 +420,15 @@ class CascadeEngine:
     @contextmanager
     def _work(self, at: datetime) -> Iterator[Work]:
         work = Work(self.store, at)
-        with self.store.transaction():
-            yield work
+        try:
+            with self.store.transaction():
+                yield work
+        except BaseException:
+            # What the contexts learnt inside the transaction was rolled back with it.
+            for ctx in self._contexts.values():
+                if ctx is not None:
+                    ctx.settled = None
+            raise
         for message in work.touched:
             self._touched[message] = max(at, self._touched.get(message, at))
         self._announce(work)
@@ -379,8 +441,7 @@ class CascadeEngine:
             cascade = self.store.get_cascade(message)
             if cascade is None or cascade.is_finished:
                 continue
-            # Timers are few and read first: the longer list of open deliveries only when none is left.
-            if self.store.timers_of(message) or self.store.undelivered(message):
+            if self.store.timers_of(message, limit=1) or self.store.undelivered(message, limit=1):
                 continue
             with self._work(at) as work:
                 self.store.finish_cascade(message, at)

@@ -49,14 +49,18 @@ _WAITING = frozenset({DeliveryStatus.HELD, DeliveryStatus.CREATED, DeliveryStatu
 def settled_cells(work: Work, ctx: CascadeContext) -> set[str]:
     """The cells of the cascade already released or gone direct, as ``REGION/sector`` texts.
 
-    Read from the audit log once per context, then kept up to date by :func:`release`.
+    Read from the audit log: at a context's first use in a call of the engine, only the entries
+    written since it last looked (by this process or another); kept up to date by :func:`release`.
     """
     if ctx.settled is None:
-        ctx.settled = {
-            entry.detail
-            for entry in work.store.audit_log(message_id=ctx.id)
-            if entry.event in (RELEASED, FELL_BACK)
-        }
+        ctx.settled, ctx.settled_after, ctx.settled_current = set(), 0, False
+    if not ctx.settled_current:
+        entries = work.store.audit_log(
+            message_id=ctx.id, after=ctx.settled_after, events=(RELEASED, FELL_BACK)
+        )
+        ctx.settled.update(entry.detail for entry in entries)
+        ctx.settled_after = max((entry.seq or 0 for entry in entries), default=ctx.settled_after)
+        ctx.settled_current = True
     return ctx.settled
 
 

@@ -7,7 +7,7 @@ method checking everything before it changes anything. URL: ``memory://`` (a new
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -48,6 +48,7 @@ class _State:
     acknowledgements: dict[tuple[str, str], Acknowledgement] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
     settings: dict[str, str] = attrs.Factory(dict)
+    network_revision: int = 0
 
 
 class MemoryStore:
@@ -87,14 +88,22 @@ class MemoryStore:
         """The stored network, or None."""
         return self._state.network
 
+    def network_revision(self) -> str | None:
+        """Counts the writes of the network."""
+        return str(self._state.network_revision)
+
+    def _set_network(self, network: Network) -> None:
+        self._state.network = network
+        self._state.network_revision += 1
+
     def replace_network(self, network: Network) -> None:
         """Stores ``network`` in place of the stored one."""
-        self._state.network = network
+        self._set_network(network)
 
     def upsert_organisations(self, organisations: Iterable[Organisation]) -> Network:
         """Adds or replaces organisations by id; raises ValidationError (writing nothing) when invalid."""
         network = rules.upserted(self._state.network, organisations)
-        self._state.network = network
+        self._set_network(network)
         return network
 
     def erase_contact(self, contact_id: str, at: datetime) -> Contact:
@@ -103,7 +112,7 @@ class MemoryStore:
             raise NotFoundError(f"unknown contact {contact_id!r}")
         network, grave = rules.tombstone(self._state.network, contact_id)
         entry = AuditEntry(at=at, event="contact-erased", contact=contact_id)
-        self._state.network = network
+        self._set_network(network)
         self.append_audit([entry])
         return grave
 
@@ -184,9 +193,9 @@ class MemoryStore:
             (d for d in self._state.deliveries.values() if d.message == message_id), key=lambda d: d.id
         )
 
-    def undelivered(self, message_id: str) -> list[DeliveryRef]:
+    def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
         """A message's deliveries not in a final status, by id."""
-        return [d.ref() for d in self.deliveries_of(message_id) if not d.status.is_final]
+        return [d.ref() for d in self.deliveries_of(message_id) if not d.status.is_final][:limit]
 
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
         """Claims what is due, in (due time, id) order."""
@@ -287,10 +296,10 @@ class MemoryStore:
         for timer_id in timer_ids:
             self._state.timers.pop(timer_id, None)
 
-    def timers_of(self, message_id: str) -> list[Timer]:
+    def timers_of(self, message_id: str, *, limit: int | None = None) -> list[Timer]:
         """A message's timers in (due, id) order."""
         found = (t for t in self._state.timers.values() if t.message == message_id)
-        return sorted(found, key=lambda t: (t.due_at, t.id))
+        return sorted(found, key=lambda t: (t.due_at, t.id))[:limit]
 
     def next_due(self) -> datetime | None:
         """The earliest due time of a delivery or timer."""
@@ -324,12 +333,22 @@ class MemoryStore:
         for entry in entries:
             self._state.audit.append(attrs.evolve(entry, seq=len(self._state.audit) + 1))
 
-    def audit_log(self, *, message_id: str | None = None, after: int = 0) -> list[AuditEntry]:
-        """Entries after ``after``, of one message when given."""
+    def audit_log(
+        self,
+        *,
+        message_id: str | None = None,
+        after: int = 0,
+        events: Collection[str] | None = None,
+        contact: str | None = None,
+    ) -> list[AuditEntry]:
+        """Entries after ``after``; of one message, of the given events and naming one contact, when
+        given."""
         return [
             entry
             for entry in self._state.audit[max(after, 0) :]
-            if message_id is None or entry.message == message_id
+            if (message_id is None or entry.message == message_id)
+            and (events is None or entry.event in events)
+            and (contact is None or entry.contact == contact)
         ]
 
     def get_setting(self, key: str) -> str | None:

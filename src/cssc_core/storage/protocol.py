@@ -10,7 +10,7 @@ gives the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -58,6 +58,16 @@ class Store(Protocol):
 
     def load_network(self) -> Network | None:
         """The stored network, or None when none was ever stored."""
+        ...
+
+    def network_revision(self) -> str | None:
+        """A token that changes whenever the stored network changes.
+
+        Every write of the network (``replace_network``, ``upsert_organisations``,
+        ``erase_contact``) gives a new token, also when another process made it, so that a caller
+        holding a network it loaded can tell cheaply whether to read it again. None means the
+        backend cannot tell, and callers read the network every time they need it.
+        """
         ...
 
     def replace_network(self, network: Network) -> None:
@@ -146,8 +156,9 @@ class Store(Protocol):
         """Every delivery of a message, ordered by id."""
         ...
 
-    def undelivered(self, message_id: str) -> list[DeliveryRef]:
-        """The deliveries of a message not yet in a final status, ordered by id (an indexed lookup)."""
+    def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
+        """The deliveries of a message not yet in a final status, ordered by id (an indexed lookup);
+        the first ``limit`` of them when given (``limit=1`` asks whether there is any)."""
         ...
 
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
@@ -195,8 +206,9 @@ class Store(Protocol):
         """Removes timers (done or no longer needed); unknown ids are ignored."""
         ...
 
-    def timers_of(self, message_id: str) -> list[Timer]:
-        """The timers of one message still to fall due, ordered by (due time, id)."""
+    def timers_of(self, message_id: str, *, limit: int | None = None) -> list[Timer]:
+        """The timers of one message still to fall due, ordered by (due time, id); the first
+        ``limit`` of them when given."""
         ...
 
     def next_due(self) -> datetime | None:
@@ -224,8 +236,17 @@ class Store(Protocol):
         """Appends entries to the audit log; the store numbers them. The log is never rewritten."""
         ...
 
-    def audit_log(self, *, message_id: str | None = None, after: int = 0) -> list[AuditEntry]:
-        """Audit entries with ``seq`` greater than ``after``, of one message when given, in order."""
+    def audit_log(
+        self,
+        *,
+        message_id: str | None = None,
+        after: int = 0,
+        events: Collection[str] | None = None,
+        contact: str | None = None,
+    ) -> list[AuditEntry]:
+        """Audit entries with ``seq`` greater than ``after``, in order; of one message, of the given
+        kinds of event and naming one contact, when given (one message's events of a kind, and
+        those naming a contact, are indexed lookups)."""
         ...
 
     def get_setting(self, key: str) -> str | None:

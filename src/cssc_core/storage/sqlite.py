@@ -22,7 +22,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -63,6 +63,7 @@ _OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 
 # A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
 _SCRUB_PENDING = "storage.wal-scrub-pending"
+_NETWORK_REVISION = "storage.network-revision"
 
 _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -158,6 +159,11 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "timers by message, for timers_of",
         ("CREATE INDEX timers_by_message ON timers (message, due_at, id)",),
     ),
+    (
+        3,
+        "audit entries by message, event and contact: settled cells, escalations already sent",
+        ("CREATE INDEX audit_log_by_event ON audit_log (message, event, contact)",),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -226,6 +232,11 @@ class _HistoryLines:
 
 class _Mismatch(Exception):
     """Some guarded write in a batch changed nothing: redo the batch row by row."""
+
+
+def _sql_limit(limit: int | None) -> int:
+    """A ``LIMIT`` value: none (-1 to SQLite) when not given."""
+    return -1 if limit is None else max(limit, 0)
 
 
 def _us(instant: datetime) -> int:
@@ -576,10 +587,25 @@ class SqliteStore:
         )
 
     @_serialised
+    def network_revision(self) -> str | None:
+        """The number of network writes committed to the file, by any process."""
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (_NETWORK_REVISION,)).fetchone()
+        return "0" if row is None else str(row[0])
+
+    def _network_written(self) -> None:
+        # Inside the writing transaction, so that the new revision commits with the rows it counts.
+        self._db.execute(
+            "INSERT INTO settings VALUES (?, '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (_NETWORK_REVISION,),
+        )
+
+    @_serialised
     def replace_network(self, network: Network) -> None:
         """Deletes the stored network's rows and writes the new one, in one transaction."""
         convert = _converter()
         with self.transaction():
+            self._network_written()
             for table in ("contacts", "roles", "organisations", "network"):
                 self._db.execute(f"DELETE FROM {table}")
             self._db.execute(
@@ -634,6 +660,7 @@ class SqliteStore:
                     position, next_position = next_position, next_position + 1
                 placed.append((position, organisation))
             self._write_organisations(placed)
+            self._network_written()
         return network
 
     @_serialised
@@ -650,6 +677,7 @@ class SqliteStore:
                 (json.dumps(_converter().unstructure(grave, Contact)), contact_id),
             )
             self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
+            self._network_written()
             self.append_audit([AuditEntry(at=at, event="contact-erased", contact=contact_id)])
             self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, '1')", (_SCRUB_PENDING,))
             self._scrub_wal = True
@@ -785,12 +813,12 @@ class SqliteStore:
         return [_delivery_from_row(row) for row in rows]
 
     @_serialised
-    def undelivered(self, message_id: str) -> list[DeliveryRef]:
+    def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
         """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
         cursor = self._db.execute(
             "SELECT id, contact, channel, kind, status FROM deliveries "
-            f"WHERE message = ? AND status IN {_OPEN} ORDER BY id",
-            (message_id,),
+            f"WHERE message = ? AND status IN {_OPEN} ORDER BY id LIMIT ?",
+            (message_id, _sql_limit(limit)),
         )
         return list(map(_delivery_ref, cursor))
 
@@ -940,11 +968,12 @@ class SqliteStore:
             self._db.executemany("DELETE FROM timers WHERE id = ?", ((timer_id,) for timer_id in timer_ids))
 
     @_serialised
-    def timers_of(self, message_id: str) -> list[Timer]:
+    def timers_of(self, message_id: str, *, limit: int | None = None) -> list[Timer]:
         """A message's timers in (due, id) order."""
         rows = self._db.execute(
-            "SELECT id, message, kind, due_at, subject FROM timers WHERE message = ? ORDER BY due_at, id",
-            (message_id,),
+            "SELECT id, message, kind, due_at, subject FROM timers WHERE message = ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (message_id, _sql_limit(limit)),
         )
         return [_timer_from_row(row) for row in rows]
 
@@ -1005,16 +1034,32 @@ class SqliteStore:
             )
 
     @_serialised
-    def audit_log(self, *, message_id: str | None = None, after: int = 0) -> list[AuditEntry]:
-        """Entries after ``after``, of one message when given."""
-        columns = "seq, at, event, message, contact, delivery, detail"
-        if message_id is None:
-            rows = self._db.execute(f"SELECT {columns} FROM audit_log WHERE seq > ? ORDER BY seq", (after,))
-        else:
-            rows = self._db.execute(
-                f"SELECT {columns} FROM audit_log WHERE message = ? AND seq > ? ORDER BY seq",
-                (message_id, after),
-            )
+    def audit_log(
+        self,
+        *,
+        message_id: str | None = None,
+        after: int = 0,
+        events: Collection[str] | None = None,
+        contact: str | None = None,
+    ) -> list[AuditEntry]:
+        """Entries after ``after``; of one message, of the given events and naming one contact, when
+        given."""
+        where = ["seq > ?"]
+        parameters: list[object] = [after]
+        if message_id is not None:
+            where.append("message = ?")
+            parameters.append(message_id)
+        if events is not None:
+            where.append(f"event IN ({', '.join('?' * len(events))})")
+            parameters.extend(events)
+        if contact is not None:
+            where.append("contact = ?")
+            parameters.append(contact)
+        rows = self._db.execute(
+            "SELECT seq, at, event, message, contact, delivery, detail FROM audit_log "
+            f"WHERE {' AND '.join(where)} ORDER BY seq",
+            parameters,
+        )
         return [_audit_from_row(row) for row in rows]
 
     @_serialised

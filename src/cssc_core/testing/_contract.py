@@ -166,6 +166,27 @@ class StoreContract(abc.ABC):
         (entry,) = store.audit_log()
         assert (entry.event, entry.contact) == ("contact-erased", "c-0001")
 
+    def test_every_network_write_gives_a_new_revision(self, store: Store) -> None:
+        seen = [store.network_revision()]
+        store.replace_network(sample_network())
+        seen.append(store.network_revision())
+        store.upsert_organisations([sample_organisation("org-0003")])
+        seen.append(store.network_revision())
+        store.erase_contact("c-0001", T0)
+        seen.append(store.network_revision())
+        store.set_setting("unrelated", "1")
+        store.load_network()
+        assert store.network_revision() == seen[-1]
+        if seen[0] is not None:
+            assert len(set(seen)) == len(seen)
+
+    def test_a_failed_network_write_keeps_the_revision(self, store: Store) -> None:
+        store.replace_network(sample_network())
+        before = store.network_revision()
+        with pytest.raises(ValidationError):
+            store.upsert_organisations([attrs.evolve(sample_network().organisations[0], contacts=())])
+        assert store.network_revision() == before
+
     def test_erasing_an_unknown_contact_fails(self, store: Store) -> None:
         with pytest.raises(NotFoundError):
             store.erase_contact("c-0001", T0)
@@ -392,6 +413,7 @@ class StoreContract(abc.ABC):
             DeliveryRef("d-3", "c-0001", "email", "message", "created"),
         ]
         assert store.undelivered("msg-3") == []
+        assert [ref.id for ref in store.undelivered("msg-1", limit=1)] == ["d-2"]
 
     def test_next_due_covers_deliveries_and_timers(self, store: Store) -> None:
         assert store.next_due() is None
@@ -430,6 +452,7 @@ class StoreContract(abc.ABC):
         assert [t.id for t in store.timers_of("m")] == ["t-c", "t-a", "t-b"]
         store.remove_timers(["t-a"])
         assert [t.id for t in store.timers_of("m")] == ["t-c", "t-b"]
+        assert [t.id for t in store.timers_of("m", limit=1)] == ["t-c"]
         assert store.timers_of("unknown") == []
 
     def test_an_acknowledgement_is_recorded_once(self, store: Store) -> None:
@@ -457,7 +480,13 @@ class StoreContract(abc.ABC):
         ]
         assert "sam@example.org" not in log[1].detail
         assert [e.seq for e in store.audit_log(message_id="m1")] == [1, 3]
+        assert [e.seq for e in store.audit_log(message_id="m1", events=["cascade-finished"])] == [3]
+        assert [e.seq for e in store.audit_log(events=("cascade-started", "delivery-failed"))] == [1, 2]
+        assert store.audit_log(message_id="m2", events=()) == []
         assert [e.seq for e in store.audit_log(after=2)] == [3]
+        store.append_audit([AuditEntry(T0, "acknowledged", message="m1", contact="c-1")])
+        assert [e.seq for e in store.audit_log(message_id="m1", contact="c-1")] == [4]
+        assert store.audit_log(message_id="m1", events=("cascade-started",), contact="c-1") == []
 
     def test_settings_keep_the_first_default(self, store: Store) -> None:
         assert store.get_setting("ack-key") is None
