@@ -302,12 +302,13 @@ class CascadeEngine:
 
         An embedder's portal passes on what its SMS gateway's inbound webhook received: the number
         the reply came from and its text. The contacts with that number (several may share one)
-        are tried in turn, against every cascade still open to replies (running, or sent less than
-        seven days ago, and not expired: as long as a link in the same copy would work) of which
-        they are a recipient or an ISL; the reply matches when its text is one's reply code, alone
-        or after the word ``ACK``, in any case, spacing and punctuation
-        (:meth:`~cssc_core.channels.acks.AckSigner.match_reply`). Each code is checked with the key
-        of its cascade (the channel configuration's ``[acks]``; the store's key by default).
+        are tried in turn, against every cascade of which they are a recipient or an ISL that is
+        still open to replies: as long as a link in the same copy would work (until the message
+        expires; when it never does, until seven days after it was sent). The reply matches when
+        its text is one's code, alone or after the word ``ACK``, in any case, spacing and
+        punctuation (:meth:`~cssc_core.channels.acks.AckSigner.match_reply`). Each code is checked
+        with the key of its cascade (the channel configuration's ``[acks]``; the store's key by
+        default).
 
         Args:
             phone: The sending number, in any form a gateway writes it (``+447400123456``,
