@@ -210,8 +210,10 @@ def test_a_number_is_read_in_the_forms_gateways_send_it(memory_harness: Harness)
     memory_harness.engine.send(message(audience={"organisations": ["school"]}), policy=SMS_FIRST)
     code = code_sent_to(memory_harness, "school-a")
     memory_harness.at(1)
-    # Digits alone: an international number whose + the gateway left out.
+    # Digits alone: an international number whose + the gateway left out, or whose + a form turned
+    # into a space.
     assert memory_harness.engine.acknowledge_reply("12025550123", code)[0].contact == "school-a"
+    assert memory_harness.engine.acknowledge_reply(" 12025550123", code)[1] is False
 
 
 def test_replies_are_checked_with_the_key_of_their_cascade(
