@@ -84,7 +84,7 @@ class UnmatchedReplyError(NotFoundError):
             to answer strangers differently, or not at all).
     """
 
-    def __init__(self, message: str, *, known_sender: bool) -> None:
+    def __init__(self, message: str, *, known_sender: bool = False) -> None:
         super().__init__(message)
         self.known_sender = known_sender
 
