@@ -624,3 +624,34 @@ def channel_documents() -> st.SearchStrategy[object]:
         },
     )
     return documents | values
+
+
+REPLY_CODE_CHARACTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""The characters of SMS reply codes."""
+
+
+@st.composite
+def near_misses(draw: st.DrawFn, code: str) -> str:
+    """``code`` with one character replaced, dropped or added."""
+    at = draw(st.integers(0, len(code) - 1))
+    other = draw(st.sampled_from(REPLY_CODE_CHARACTERS).filter(lambda ch: ch != code[at]))
+    edit = draw(st.sampled_from(["replace", "drop", "add"]))
+    if edit == "replace":
+        return code[:at] + other + code[at + 1 :]
+    if edit == "drop":
+        return code[:at] + code[at + 1 :]
+    return code[:at] + other + code[at:]
+
+
+@st.composite
+def reply_texts(draw: st.DrawFn, codes: list[str]) -> str:
+    """What may come back by SMS: any text, code-shaped texts, and near misses of ``codes``,
+    sometimes after ``ACK`` and in lower case."""
+    body = draw(
+        st.text(max_size=40)
+        | st.text(REPLY_CODE_CHARACTERS, min_size=7, max_size=11)
+        | st.sampled_from(codes).flatmap(near_misses)
+    )
+    if draw(st.booleans()):
+        body = f"{draw(st.sampled_from(['ACK ', 'ack', 'YES ', 'Ack: ']))}{body}"
+    return body.lower() if draw(st.booleans()) else body

@@ -1,8 +1,8 @@
 """A region hub's portal on top of ``cssc_core``, in one file and the standard library only.
 
 It shows a region's dashboard (coverage by sector and the recent cascades with how each stands) and
-receives the acknowledgement links that copies carry. Run it on a store that ``cssc import`` and
-``cssc send`` (or ``cssc demo``) filled::
+receives the acknowledgement links that copies carry and the SMS replies that quote their codes. Run
+it on a store that ``cssc import`` and ``cssc send`` (or ``cssc demo``) filled::
 
     python cssc_portal.py --db cssc-demo/cssc.db --region SCOT --port 8080
 
@@ -15,9 +15,19 @@ Pages:
   one message and one contact, until an expiry); the acknowledgement is then recorded (from an ISL of
   a relayed cell, it also releases the cell) and what that makes due is dispatched. A repeat changes
   nothing; a forged, altered or expired token is refused.
+- ``POST /sms``: where the SMS gateway's inbound webhook delivers replies, as an HTML form
+  (``application/x-www-form-urlencoded``) with the fields ``from`` (the sending number) and
+  ``text`` (the reply). :meth:`~cssc_core.CascadeEngine.acknowledge_reply` finds the contact by the
+  number and the message by the reply code (``ACK K7QF2MZA``) and records the acknowledgement like a
+  link's. A repeat (gateways deliver some messages twice) is a 200 that changes nothing; a number
+  that is not one is a 400; a number no contact has, or a text that is no code awaited from it, a
+  404. Gateways name their fields differently (``From``/``Body``, ``msisdn``/``text``...): rename
+  them in :data:`SMS_FIELDS`. A real deployment also checks the gateway's signature on each request;
+  a forged sender number alone acknowledges nothing, as the code is what proves the reply.
 
-The signing key is the one kept in the store, or with ``--secret-env NAME`` the one in that
-environment variable, as the channel file's ``[acks] secret_env`` says.
+Links are checked with the signing key kept in the store, or with ``--secret-env NAME`` the one in
+that environment variable, as the channel file's ``[acks] secret_env`` says; reply codes with the
+key of each message's cascade (the ``[acks]`` of the channel file it was sent with).
 """
 
 from __future__ import annotations
@@ -35,7 +45,15 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from cssc_core import CascadeEngine, Clock, NotARecipientError, NotFoundError, SystemClock
+from cssc_core import (
+    CascadeEngine,
+    Clock,
+    NotARecipientError,
+    NotFoundError,
+    ReplyClaim,
+    SystemClock,
+    ValidationError,
+)
 from cssc_core.channels import AckClaim, AckSigner, AckTokenError
 from cssc_core.domain.coverage import coverage
 from cssc_core.plugins.manager import PluginHost, open_store
@@ -44,6 +62,10 @@ from cssc_core.storage.sqlite import sqlite_url
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 RECENT = 10
 """How many cascades the dashboard lists, newest first."""
+SMS_FIELDS = ("from", "text")
+"""The form fields of an inbound SMS: the sending number and the text."""
+MAX_FORM = 8192
+"""The largest inbound SMS form read, in bytes (a reply is a few dozen)."""
 
 
 class Portal:
@@ -125,13 +147,51 @@ class Portal:
             engine = CascadeEngine(store, host=self.host, clock=self.clock, rng=random.Random())
             return claim, engine.acknowledge(claim.message, claim.contact, via="portal")
 
+    def acknowledge_reply(self, phone: str, text: str) -> tuple[ReplyClaim, bool]:
+        """Records the acknowledgement an SMS reply carries; False when it was already recorded.
+
+        Raises:
+            ValidationError: when ``phone`` is not a phone number.
+            UnmatchedReplyError: when no contact has the number, or the text is no code awaited from it.
+        """
+        with self._lock, closing(open_store(sqlite_url(self.db), host=self.host)) as store:
+            engine = CascadeEngine(store, host=self.host, clock=self.clock, rng=random.Random())
+            return engine.acknowledge_reply(phone, text, via="sms-reply")
+
+    def _sms(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        kind = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if kind != "application/x-www-form-urlencoded":
+            return _reply(start_response, "415 Unsupported Media Type", "text/plain", "a form is expected\n")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_FORM:
+            return _reply(start_response, "413 Content Too Large", "text/plain", "too large\n")
+        try:
+            form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            form = {}
+        phone, text = (form.get(field, [None])[0] for field in SMS_FIELDS)
+        if phone is None or text is None:
+            said = f"the form fields {' and '.join(SMS_FIELDS)} are expected\n"
+            return _reply(start_response, "400 Bad Request", "text/plain", said)
+        claim, new = self.acknowledge_reply(phone, text)
+        said = "acknowledged" if new else "already acknowledged"
+        return _reply(start_response, "200 OK", "text/plain", f"{said}: {claim.message}\n")
+
     # --- WSGI -------------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
-            if environ["REQUEST_METHOD"] != "GET":
+            method = environ["REQUEST_METHOD"]
+            if path == "/sms":
+                if method != "POST":
+                    return _reply(start_response, "405 Method Not Allowed", "text/plain", "POST only\n")
+                return self._sms(environ, start_response)
+            if method != "GET":
                 return _reply(start_response, "405 Method Not Allowed", "text/plain", "GET only\n")
             if path == "/":
                 page = _dashboard_html(self.dashboard(query.get("region", self.region)))
@@ -150,6 +210,8 @@ class Portal:
             return _reply(start_response, "404 Not Found", "text/plain", "not found\n")
         except AckTokenError as error:
             return _reply(start_response, "403 Forbidden", "text/plain", f"{error}\n")
+        except ValidationError as error:
+            return _reply(start_response, "400 Bad Request", "text/plain", f"{error}\n")
         except NotFoundError as error:
             return _reply(start_response, "404 Not Found", "text/plain", f"{error}\n")
         except NotARecipientError as error:

@@ -7,6 +7,7 @@ from cssc_core.cascade import (
     CascadeEngine,
     CascadeStatus,
     ReachTimes,
+    ReplyClaim,
     RetryPolicy,
     RunReport,
     SendReport,
@@ -65,6 +66,7 @@ from cssc_core.errors import (
     PluginError,
     Problem,
     StorageError,
+    UnmatchedReplyError,
     ValidationError,
 )
 from cssc_core.formats.cap import dumps_cap_xml, parse_cap_xml
@@ -211,6 +213,7 @@ __all__ = [
     "Relay",
     "RelayRelease",
     "Renderer",
+    "ReplyClaim",
     "RetryPolicy",
     "Role",
     "Route",
@@ -231,6 +234,7 @@ __all__ = [
     "Store",
     "SystemClock",
     "Timer",
+    "UnmatchedReplyError",
     "Urgency",
     "ValidationError",
     "Via",

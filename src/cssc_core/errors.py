@@ -19,6 +19,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "StorageError",
+    "UnmatchedReplyError",
     "ValidationError",
 ]
 
@@ -69,6 +70,23 @@ class ValidationError(CsscError, ValueError):
 
 class NotFoundError(CsscError, LookupError):
     """A lookup named something (an organisation, a contact, a message) that does not exist."""
+
+
+class UnmatchedReplyError(NotFoundError):
+    """An SMS reply acknowledged nothing: no contact has the number it came from, or its text is not
+    the reply code of a message awaiting an acknowledgement from a contact that has.
+
+    The error never repeats the reply's text, which may be a code meant for something else.
+
+    Args:
+        message: What went wrong, in words an operator understands.
+        known_sender: Whether some contact has the number the reply came from (a portal may want
+            to answer strangers differently, or not at all).
+    """
+
+    def __init__(self, message: str, *, known_sender: bool = False) -> None:
+        super().__init__(message)
+        self.known_sender = known_sender
 
 
 class NotARecipientError(CsscError, LookupError):

@@ -92,6 +92,25 @@ def test_reply_codes_are_short_and_bound_to_message_and_contact() -> None:
     assert signer.match_reply("ACK AAAAAAAA", "c-0001", ["msg-1"]) is None
 
 
+def test_a_reply_is_the_code_alone_or_after_ack_whatever_the_case_spacing_and_punctuation() -> None:
+    signer = AckSigner(KEY)
+    code = signer.reply_code("msg-1", "c-0001")
+    spaced = f"{code[:4]} {code[4:]}"
+    for reply in (code, code.lower(), f" ACK {code}\n", f"Ack: {spaced.lower()}.", f"ack-{code}!"):
+        assert signer.match_reply(reply, "c-0001", ["msg-1"]) == "msg-1", reply
+    for reply in ("", "ACK", "yes", f"YES {code}", f"ACK {code} thanks", f"ACKACK {code}", code[:-1]):
+        assert signer.match_reply(reply, "c-0001", ["msg-1"]) is None, reply
+    assert signer.match_reply(code + " " * 2000, "c-0001", ["msg-1"]) is None  # longer than any SMS
+
+
+def test_a_code_that_begins_with_ack_matches_alone_and_after_ack() -> None:
+    signer = AckSigner(KEY)
+    code = signer.reply_code("msg-71939", "c-0001")
+    assert code.startswith("ACK")
+    assert signer.match_reply(code, "c-0001", ["msg-71939"]) == "msg-71939"
+    assert signer.match_reply(f"ACK {code}", "c-0001", ["msg-71939"]) == "msg-71939"
+
+
 def test_the_key_is_made_once_and_kept_in_the_store() -> None:
     store = MemoryStore()
     first = AckSigner.from_store(store)

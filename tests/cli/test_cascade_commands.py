@@ -279,3 +279,47 @@ def test_ack_by_the_token_of_a_link_releases_the_cell(
     status, out, _ = run(capsys, "ack", "--token", token, "--at", at(2))
     assert status == 0
     assert "nothing changed" in out
+
+
+def test_ack_by_an_sms_reply_from_the_isls_number(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "send", "msg-1.json", "--policy", "policy.toml", "--at", at(0))[0] == 0
+    (request,) = outbox(folder / "cssc-outbox")
+    code = request["payload"]["ack_code"]
+    assert f"To acknowledge, reply ACK {code}" in request["body"]
+
+    for argv, problem in (
+        (["--reply-from", "not a phone", "--text", code], "--reply-from: 'not a phone' is not a valid phone"),
+        (["--reply-from", "0131 496 0000", "--text", code], "no contact has the number the reply came from"),
+        (["--reply-from", "07400 123456", "--text", "YES"], "the reply is not the code of any message"),
+        (["--reply-from", "07400 123456"], "give --message and --contact, or --token, or --reply-from"),
+        (["--text", code], "or --reply-from and --text"),
+        (
+            ["--reply-from", "07400 123456", "--text", code, "--contact", "isl-r1"],
+            "or --reply-from and --text",
+        ),
+    ):
+        status, _, err = run(capsys, "ack", *argv, "--at", at(1))
+        assert status == 2, argv
+        assert problem in err, err
+        assert "Traceback" not in err
+    status, _, err = run(
+        capsys, "ack", "--reply-from", "07400 123456", "--text", "ACK ZZZZ2345", "--at", at(1)
+    )
+    assert status == 2
+    assert "ZZZZ2345" not in err  # a reply may hold a code meant for something else: never echoed
+    assert [line["contact"] for line in outbox(folder / "cssc-outbox")] == ["isl-r1"]
+
+    # Every contact of the incident network shares this number: the code says which one replied.
+    status, out, _ = run(
+        capsys, "ack", "--reply-from", "+447400123456", "--text", f"ack {code}", "--at", at(1)
+    )
+    assert status == 0
+    assert "isl-r1 acknowledged msg-1" in out
+    assert {line["contact"] for line in outbox(folder / "cssc-outbox")} == {
+        "isl-r1",
+        "isl-r2",
+        "shop-a",
+        "shop-b",
+    }
+    status, out, _ = run(capsys, "ack", "--reply-from", "447400123456", "--text", code, "--at", at(2))
+    assert (status, out) == (0, "isl-r1 had already acknowledged msg-1; nothing changed\n")

@@ -1,4 +1,4 @@
-"""The portal example serves a region's dashboard and records acknowledgements from its links."""
+"""The portal example serves a region's dashboard and records acknowledgements from links and SMS replies."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import importlib.util
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
@@ -155,3 +156,76 @@ def test_only_get_is_served(portal: tuple[str, Path, FakeClock]) -> None:
         urllib.request.urlopen(request, timeout=10)
     with refused.value:
         assert refused.value.code == 405
+
+
+def _post_sms(
+    base: str, fields: dict[str, str], kind: str = "application/x-www-form-urlencoded"
+) -> tuple[int, str]:
+    """What a gateway's inbound webhook sends: a form with the sending number and the text."""
+    request = urllib.request.Request(
+        f"{base}/sms",
+        data=urllib.parse.urlencode(fields).encode("utf-8"),
+        headers={"Content-Type": kind},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode("utf-8")
+
+
+def _code(db: Path, message: str, contact: str) -> str:
+    """The reply code a copy carries, made as the renderer makes it (the key kept in the store)."""
+    with closing(open_store(sqlite_url(db))) as store:
+        return AckSigner.from_store(store).reply_code(message, contact)
+
+
+def test_an_sms_reply_from_an_isl_releases_its_cell(portal: tuple[str, Path, FakeClock]) -> None:
+    base, db, _ = portal
+    code = _code(db, "tut-0001", "c-deputy")  # any ISL of the cell may release it, asked or not
+    status, text = _post_sms(base, {"from": "+442079460001", "text": f"ack {code.lower()}"})
+    assert (status, text) == (200, "acknowledged: tut-0001\n")
+    with closing(open_store(sqlite_url(db))) as store:
+        [ack] = store.acknowledgements("tut-0001")
+        assert (ack.contact, ack.via, ack.at) == ("c-deputy", "sms-reply", SENT.replace(minute=5))
+        released = [
+            d
+            for d in store.deliveries_of("tut-0001")
+            if d.kind is DeliveryKind.MESSAGE and d.cell == ("EAST", "retail")
+        ]
+        assert {d.contact for d in released} == {"c-castle", "c-books", "c-deputy"}
+    # A gateway delivering the same reply again changes nothing.
+    assert _post_sms(base, {"from": "020 7946 0001", "text": code}) == (
+        200,
+        "already acknowledged: tut-0001\n",
+    )
+    with closing(open_store(sqlite_url(db))) as store:
+        assert len(store.acknowledgements("tut-0001")) == 1
+
+
+def test_sms_replies_that_match_nothing_are_refused(portal: tuple[str, Path, FakeClock]) -> None:
+    base, db, _ = portal
+    school = _code(db, "tut-0001", "c-school")
+    for fields, expected in (
+        ({"from": "+442079460001", "text": school}, 404),  # the school's code, from the deputy's number
+        ({"from": "+442079460002", "text": "YES"}, 404),
+        ({"from": "+441314960000", "text": school}, 404),  # nobody's number
+        ({"from": "not a number", "text": school}, 400),
+        ({"from": "+442079460002"}, 400),
+        ({"text": school}, 400),
+    ):
+        status, text = _post_sms(base, fields)
+        assert status == expected, fields
+        assert school not in text
+    assert _post_sms(base, {"from": "+442079460002", "text": school}, kind="application/json")[0] == 415
+    assert _get(f"{base}/sms")[0] == 405
+    with closing(open_store(sqlite_url(db))) as store:
+        assert store.acknowledgements("tut-0001") == []
+    # From the school's own number: its acknowledgement stops the move to SMS and the escalation.
+    with closing(open_store(sqlite_url(db))) as store:
+        assert [t.subject for t in store.timers_of("tut-0001") if t.kind == "ack-timeout"] == ["c-school"]
+    assert _post_sms(base, {"from": "+442079460002", "text": f"ACK {school}"})[0] == 200
+    with closing(open_store(sqlite_url(db))) as store:
+        assert [t for t in store.timers_of("tut-0001") if t.kind == "ack-timeout"] == []

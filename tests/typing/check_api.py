@@ -22,6 +22,7 @@ from cssc_core import (
     FakeClock,
     Outgoing,
     PluginHost,
+    ReplyClaim,
     RetryPolicy,
     RunReport,
     SendReport,
@@ -124,4 +125,6 @@ def a_cascade_engine_drives_a_cascade(
     sent = engine.send(message)
     ran = engine.tick()
     new = engine.acknowledge(message.id, "c-0001", via="portal")
-    return sent, ran, new, engine.status(message.id)
+    claim, repeated = engine.acknowledge_reply("+447400123456", "ACK K7QF2MZA")
+    assert isinstance(claim, ReplyClaim)
+    return sent, ran, new and repeated, engine.status(message.id)

@@ -5,6 +5,7 @@
 - :mod:`~cssc_core.cascade.dispatcher`: leases, concurrent sending, results, retries;
 - :mod:`~cssc_core.cascade.relays`, :mod:`~cssc_core.cascade.acks`, :mod:`~cssc_core.cascade.timers`:
   releases, deadlines, acknowledgements, escalation, expiry;
+- :mod:`~cssc_core.cascade.replies`: SMS reply codes matched to the message and contact they acknowledge;
 - :mod:`~cssc_core.cascade.context`: one cascade's message, plan, channels and network;
 - :mod:`~cssc_core.cascade.status`: counts and time-to-reach for ``cssc status``.
 
@@ -13,6 +14,7 @@ The channels a cascade delivers through, and how its copies are rendered, are
 """
 
 from cssc_core.cascade.engine import CascadeEngine, Progress, RunReport, SendReport
+from cssc_core.cascade.replies import ReplyClaim
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.status import CascadeStatus, ReachTimes
 
@@ -21,6 +23,7 @@ __all__ = [
     "CascadeStatus",
     "Progress",
     "ReachTimes",
+    "ReplyClaim",
     "RetryPolicy",
     "RunReport",
     "SendReport",

@@ -27,24 +27,26 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from cssc_core.cascade import acks, timers
+from cssc_core.cascade import acks, replies, timers
 from cssc_core.cascade.context import CascadeContext, send_channels
 from cssc_core.cascade.dispatcher import Dispatcher
+from cssc_core.cascade.replies import ReplyClaim
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.sender import persist_cascade, plan_for_store
 from cssc_core.cascade.status import CascadeStatus
 from cssc_core.cascade.work import Work
 from cssc_core.channels.acks import AckClaim, AckSigner
 from cssc_core.channels.config import AckSettings, ChannelFile
+from cssc_core.channels.render import ACK_VALIDITY
 from cssc_core.domain.clock import Clock, SystemClock
 from cssc_core.domain.message import Message
 from cssc_core.domain.network import Network
-from cssc_core.errors import NotARecipientError, NotFoundError, ValidationError
+from cssc_core.errors import NotARecipientError, NotFoundError, UnmatchedReplyError, ValidationError
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.routing.plan import RoutingPlan
 from cssc_core.routing.policy import RoutingPolicy
 from cssc_core.storage.protocol import Store
-from cssc_core.storage.records import DeliveryStatus
+from cssc_core.storage.records import CascadeRecord, DeliveryStatus
 
 __all__ = ["CascadeEngine", "Progress", "RunReport", "SendReport"]
 
@@ -301,6 +303,64 @@ class CascadeEngine:
         new = await self.aacknowledge(claim.message, claim.contact, via=via)
         return claim, new
 
+    def acknowledge_reply(
+        self, phone: str, text: str, *, via: str | None = "sms-reply"
+    ) -> tuple[ReplyClaim, bool]:
+        """Records the acknowledgement an SMS reply carries, then dispatches what that makes due.
+
+        An embedder's portal passes on what its SMS gateway's inbound webhook received: the number
+        the reply came from and its text. The contacts with that number (several may share one)
+        are tried in turn, against every cascade of which they are a recipient or an ISL that is
+        still open to replies: as long as a link in the same copy would work (until the message
+        expires; when it never does, until seven days after it was sent). The reply matches when
+        its text is one's code, alone or after the word ``ACK``, in any case, spacing and
+        punctuation (:meth:`~cssc_core.channels.acks.AckSigner.match_reply`). Each code is checked
+        with the key of its cascade (the channel configuration's ``[acks]``; the store's key by
+        default).
+
+        Args:
+            phone: The sending number, in any form a gateway writes it (``+447400123456``,
+                ``447400123456``, ``07400 123456``).
+            text: The reply.
+            via: How the acknowledgement came, as recorded with it.
+
+        Returns:
+            The reply's claim (message and contact) and whether the acknowledgement was new (a
+            repeated reply, or one a gateway delivered twice, changes nothing).
+
+        Raises:
+            ValidationError: when ``phone`` is not a phone number.
+            UnmatchedReplyError: when no contact has the number, or the text is not the code of a
+                message open to replies from one that has (the error never repeats the text).
+        """
+        return asyncio.run(self.aacknowledge_reply(phone, text, via=via))
+
+    async def aacknowledge_reply(
+        self, phone: str, text: str, *, via: str | None = "sms-reply"
+    ) -> tuple[ReplyClaim, bool]:
+        """:meth:`acknowledge_reply`, inside a running event loop."""
+        self._refresh()
+        at = self.clock.now()
+        contacts = replies.senders(self._load_network(), replies.sender_number(phone))
+        if not contacts:
+            raise UnmatchedReplyError("no contact has the number the reply came from", known_sender=False)
+        signers: dict[AckSettings, AckSigner] = {}
+
+        def signer_of(ctx: CascadeContext) -> AckSigner:
+            settings = self.channels.acks if self.channels is not None else ctx.channels.acks
+            if settings not in signers:
+                signers[settings] = settings.signer(self.store)
+            return signers[settings]
+
+        claim = replies.match(text, contacts, self._open_cascades(at), signer_of, at)
+        if claim is None:
+            raise UnmatchedReplyError(
+                "the reply is not the code of any message awaiting an acknowledgement from its number",
+                known_sender=True,
+            )
+        new = await self.aacknowledge(claim.message, claim.contact, via=via)
+        return claim, new
+
     def resume(self) -> RunReport:
         """Continues every unfinished cascade after a crash: deliveries left ``sending`` by a dead
         process are taken back (a copy in flight then may go twice), then everything due is processed.
@@ -407,15 +467,26 @@ class CascadeEngine:
             self._network = network
         return self._network
 
-    def _context(self, message_id: str) -> CascadeContext | None:
+    def _context(self, message_id: str, cascade: CascadeRecord | None = None) -> CascadeContext | None:
         if message_id not in self._contexts:
             record = self.store.get_message(message_id)
-            cascade = self.store.get_cascade(message_id)
+            cascade = cascade or self.store.get_cascade(message_id)
             ctx = None
             if record is not None and cascade is not None:
                 ctx = CascadeContext.load(record, cascade, self._load_network(), self.channels)
             self._contexts[message_id] = ctx
         return self._contexts[message_id]
+
+    def _open_cascades(self, at: datetime) -> Iterator[CascadeContext]:
+        """The cascades that may still take replies at ``at``, oldest first: the running ones and
+        those started within a link's lifetime (a finished cascade still takes a late reply, and a
+        repeated one, while its links work)."""
+        found = {c.message: c for c in self.store.cascades(since=at - ACK_VALIDITY)}
+        found.update((c.message, c) for c in self.store.cascades(unfinished=True))
+        for cascade in sorted(found.values(), key=lambda c: (c.started_at, c.message)):
+            ctx = self._context(cascade.message, cascade)
+            if ctx is not None:
+                yield ctx
 
     @contextmanager
     def _work(self, at: datetime) -> Iterator[Work]:

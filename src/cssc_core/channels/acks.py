@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -39,6 +40,9 @@ _TOKEN_CONTEXT = b"cssc-ack-token/1\0"
 _CODE_CONTEXT = b"cssc-ack-code/1\0"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 _CODE_LENGTH = 8
+_REPLY_WORD = "ACK"
+_NOT_IN_CODE = re.compile(r"[^A-Z0-9]")
+_MAX_REPLY = 1600  # ten concatenated SMS parts: anything longer is not a reply to a copy
 _MIN_SECRET = 16
 _MAX_TOKEN = 2048
 
@@ -191,14 +195,32 @@ class AckSigner:
     def match_reply(self, code: str, contact: str, messages: Iterable[str]) -> str | None:
         """Which of ``messages`` the reply ``code`` from ``contact`` acknowledges, or None.
 
+        A reply matches when, upper-cased and stripped of everything but the letters A-Z and the
+        digits 0-9 (spaces, punctuation), it is the code, or the word ``ACK`` followed by the code:
+        ``ACK K7QF2MZA``, ``ack k7qf-2mza.`` and ``K7QF2MZA`` all match; ``yes``, ``ACK`` alone, or
+        the code with other words around it do not.
+
         Args:
-            code: What the contact sent (case, spaces and an ``ACK`` prefix are ignored).
-            contact: The contact the reply came from (found from the sending number by the portal).
+            code: What the contact sent.
+            contact: The contact the reply came from (found from the sending number).
             messages: The ids of the messages the contact might be acknowledging.
         """
-        cleaned = "".join(code.upper().split()).removeprefix("ACK")
+        cleaned = _reply_code_of(code)
+        if cleaned is None:
+            return None
         found = None
         for message in messages:
             if hmac.compare_digest(cleaned.encode(), self.reply_code(message, contact).encode()):
                 found = message
         return found
+
+
+def _reply_code_of(text: str) -> str | None:
+    """The code a reply holds (see :meth:`AckSigner.match_reply`), or None when it cannot hold one."""
+    if not isinstance(text, str) or len(text) > _MAX_REPLY:
+        return None
+    cleaned = _NOT_IN_CODE.sub("", text.upper())
+    # Only a reply one word longer than a code drops the word: a code may itself begin with ACK.
+    if len(cleaned) == len(_REPLY_WORD) + _CODE_LENGTH and cleaned.startswith(_REPLY_WORD):
+        cleaned = cleaned[len(_REPLY_WORD) :]
+    return cleaned if len(cleaned) == _CODE_LENGTH else None

@@ -15,9 +15,11 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import click
 
 from cssc_core.cascade import CascadeEngine, CascadeStatus, RunReport
+from cssc_core.cascade.replies import sender_number
 from cssc_core.channels.acks import AckTokenError
 from cssc_core.channels.config import ChannelFile, read_channel_file
 from cssc_core.cli.network_commands import stored_network
@@ -31,7 +33,7 @@ from cssc_core.cli.options import (
 )
 from cssc_core.cli.tables import echo_json, echo_table
 from cssc_core.domain.clock import Clock
-from cssc_core.errors import NotFoundError, ValidationError
+from cssc_core.errors import NotFoundError, UnmatchedReplyError, ValidationError
 from cssc_core.formats.message import read_message_file
 from cssc_core.formats.policy import read_policy_files
 from cssc_core.plugins.manager import PluginHost
@@ -242,6 +244,14 @@ def _follow(engine: CascadeEngine) -> None:
     default=None,
     help="Instead of --message and --contact: the token of a signed acknowledgement link.",
 )
+@click.option(
+    "--reply-from",
+    "reply_from",
+    metavar="PHONE",
+    default=None,
+    help="Instead of --message and --contact: the number an SMS reply came from (with --text).",
+)
+@click.option("--text", default=None, help="The text of the SMS reply (with --reply-from).")
 @at_option
 @channels_option
 @seed_option
@@ -250,6 +260,8 @@ def ack(
     message_id: str | None,
     contact_id: str | None,
     token: str | None,
+    reply_from: str | None,
+    text: str | None,
     at: str | None,
     channels_file: Path | None,
     seed: int | None,
@@ -258,27 +270,50 @@ def ack(
 ) -> None:
     """Record that a contact acknowledged a message, and dispatch what that makes due.
 
-    Give --message and --contact, or --token with the token of a signed acknowledgement link (a
-    forged, altered or expired token: exit 2). From an ISL of a relayed cell it is also the cell's
-    release. Unknown message or contact: exit 2; a contact that is neither a recipient nor an ISL of
-    the message: exit 1; a repeat changes nothing.
+    Give --message and --contact; or --token with the token of a signed acknowledgement link (a
+    forged, altered or expired token: exit 2); or --reply-from and --text with the number an SMS
+    reply came from and its text. A reply is the code its copy asked for, alone or after ACK, in
+    any case, spacing and punctuation (ACK K7QF2MZA); it is tried for every contact with that
+    number against the messages it is a recipient or ISL of, while their links would work (until
+    the message expires, or seven days after it was sent when it never does). A number that is not
+    a phone number, that no contact has, or a text that is no such code: exit 2.
+
+    From an ISL of a relayed cell it is also the cell's release. Unknown message or contact: exit
+    2; a contact that is neither a recipient nor an ISL of the message: exit 1; a repeat changes
+    nothing.
     """
-    named = (message_id, contact_id)
-    if (token is not None and named != (None, None)) or (token is None and None in named):
+    forms = {
+        "named": (message_id, contact_id),
+        "token": (token,),
+        "reply": (reply_from, text),
+    }
+    given = [name for name, values in forms.items() if any(v is not None for v in values)]
+    if len(given) != 1 or None in forms[given[0]]:
         raise ValidationError.single(
-            "--message/--contact/--token", "give --message and --contact, or --token"
+            "--message/--contact/--token/--reply-from/--text",
+            "give --message and --contact, or --token, or --reply-from and --text",
         )
+    if reply_from is not None:
+        try:
+            sender_number(reply_from)  # refused before the store is opened, under its option's name
+        except ValidationError as error:
+            raise ValidationError(attrs.evolve(p, path="--reply-from") for p in error.problems) from None
     with _engine(db, store, at, seed, channels_file) as engine:
         try:
             if token is not None:
                 claim, new = engine.acknowledge_token(token, via="cli")
                 message_id, contact_id = claim.message, claim.contact
+            elif reply_from is not None and text is not None:
+                reply, new = engine.acknowledge_reply(reply_from, text, via="cli")
+                message_id, contact_id = reply.message, reply.contact
             else:
                 assert message_id is not None
                 assert contact_id is not None
                 new = engine.acknowledge(message_id, contact_id, via="cli")
         except AckTokenError as error:
             raise ValidationError.single("--token", str(error)) from None
+        except UnmatchedReplyError as error:
+            raise ValidationError.single("--reply-from/--text", str(error)) from None
         except NotFoundError as error:
             raise ValidationError.single("--message/--contact", str(error)) from None
     if new:

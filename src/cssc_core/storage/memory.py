@@ -145,9 +145,13 @@ class MemoryStore:
         """The cascade, or None."""
         return self._state.cascades.get(message_id)
 
-    def cascades(self, *, unfinished: bool = False) -> list[CascadeRecord]:
+    def cascades(self, *, unfinished: bool = False, since: datetime | None = None) -> list[CascadeRecord]:
         """Cascades by (start, message id)."""
-        found = (c for c in self._state.cascades.values() if not (unfinished and c.is_finished))
+        found = (
+            c
+            for c in self._state.cascades.values()
+            if not (unfinished and c.is_finished) and (since is None or c.started_at >= since)
+        )
         return sorted(found, key=lambda cascade: (cascade.started_at, cascade.message))
 
     def finish_cascade(self, message_id: str, at: datetime) -> None:

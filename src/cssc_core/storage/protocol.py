@@ -125,8 +125,13 @@ class Store(Protocol):
         """The cascade of a message, or None."""
         ...
 
-    def cascades(self, *, unfinished: bool = False) -> list[CascadeRecord]:
-        """The cascades ordered by start time then message id; only running ones when ``unfinished``."""
+    def cascades(self, *, unfinished: bool = False, since: datetime | None = None) -> list[CascadeRecord]:
+        """The cascades ordered by start time then message id.
+
+        Args:
+            unfinished: Only the running ones.
+            since: Only those started at or after this time (both filters apply when both are given).
+        """
         ...
 
     def finish_cascade(self, message_id: str, at: datetime) -> None:

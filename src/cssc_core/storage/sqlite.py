@@ -748,12 +748,16 @@ class SqliteStore:
         return None if row is None else _cascade_from_row(row)
 
     @_serialised
-    def cascades(self, *, unfinished: bool = False) -> list[CascadeRecord]:
+    def cascades(self, *, unfinished: bool = False, since: datetime | None = None) -> list[CascadeRecord]:
         """Cascades by (start, message id)."""
-        where = "WHERE finished_at IS NULL" if unfinished else ""
+        terms = ["finished_at IS NULL"] if unfinished else []
+        if since is not None:
+            terms.append("started_at >= :since")
+        where = f"WHERE {' AND '.join(terms)}" if terms else ""
         rows = self._db.execute(
             f"SELECT message, started_at, channels, plan, finished_at FROM cascades {where} "
-            "ORDER BY started_at, message"
+            "ORDER BY started_at, message",
+            {"since": _opt_us(since)},
         )
         return [_cascade_from_row(row) for row in rows]
 

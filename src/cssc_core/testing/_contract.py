@@ -239,6 +239,16 @@ class StoreContract(abc.ABC):
         with pytest.raises(NotFoundError):
             store.finish_cascade("m3", T0)
 
+    def test_cascades_started_since_a_time(self, store: Store) -> None:
+        for minute, message in ((0, "m0"), (5, "m5"), (5, "m4"), (9, "m9")):
+            cascade = sample_cascade(message, at=T0 + _minutes(minute))
+            store.start_cascade(cascade, sample_message(message), [])
+        store.finish_cascade("m9", T0 + _minutes(10))
+        assert [c.message for c in store.cascades(since=T0 + _minutes(5))] == ["m4", "m5", "m9"]
+        assert [c.message for c in store.cascades(since=T0 + _minutes(5), unfinished=True)] == ["m4", "m5"]
+        assert [c.message for c in store.cascades(since=T0 - _minutes(1))] == ["m0", "m4", "m5", "m9"]
+        assert store.cascades(since=T0 + _minutes(10)) == []
+
     # --- the delivery outbox -----------------------------------------------------------------------
 
     def test_deliveries_of_an_unknown_message_are_refused(self, store: Store) -> None:

@@ -267,6 +267,7 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
             self.same(_asking("audit_log"))
             self.same(_asking("messages"))
             self.same(_asking("cascades"))
+            self.same(lambda s: s.cascades(unfinished=True, since=self.now - timedelta(minutes=5)))
             for key in ("a", "b"):
                 self.same(_asking("get_setting", key))
 
