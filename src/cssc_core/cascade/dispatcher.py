@@ -247,21 +247,47 @@ class Dispatcher:
             groups.setdefault(key, []).append((delivery, copy))
         if refused:
             self._record([d for d, _ in refused], [r for _, r in refused], at)
-        tasks = []
+        returned: asyncio.Queue[tuple[list[Delivery], Sequence[SendResult]]] = asyncio.Queue()
+        calls = []
         for key, items in groups.items():
             sender, semaphore = self._senders[key], self._limits[key]
             assert not isinstance(sender, str)
             size = max(1, min(_MAX_BATCH, -(-len(items) // self._concurrency[key])))
             for start in range(0, len(items), size):
-                tasks.append(self._send_batch(sender, semaphore, items[start : start + size], at))
-        await asyncio.gather(*tasks)
+                call = self._call(sender, semaphore, items[start : start + size], returned)
+                calls.append(asyncio.ensure_future(call))
+        try:
+            await self._record_as_returned(returned, len(calls), at)
+        finally:
+            for call in calls:
+                call.cancel()
 
-    async def _send_batch(
+    async def _record_as_returned(
+        self,
+        returned: asyncio.Queue[tuple[list[Delivery], Sequence[SendResult]]],
+        calls: int,
+        at: datetime,
+    ) -> None:
+        # Each call's results are recorded as soon as it returns, so that a crash resends little.
+        # The calls that returned while a transaction was being written are recorded together in
+        # the next: one commit for many calls, however small each call was.
+        while calls:
+            answers = [await returned.get()]
+            while not returned.empty():
+                answers.append(returned.get_nowait())
+            calls -= len(answers)
+            self._record(
+                [delivery for deliveries, _ in answers for delivery in deliveries],
+                [result for _, results in answers for result in results],
+                at,
+            )
+
+    async def _call(
         self,
         sender: Channel,
         semaphore: asyncio.Semaphore,
         items: list[tuple[Delivery, Outgoing]],
-        at: datetime,
+        returned: asyncio.Queue[tuple[list[Delivery], Sequence[SendResult]]],
     ) -> None:
         async with semaphore:
             # A plugin that raises, hangs or answers nonsense must not lose the batch, nor stop the
@@ -278,7 +304,7 @@ class Dispatcher:
             except Exception as error:
                 reason = f"channel error: {type(error).__name__}"
                 results = [SendResult.temporary(d.id, reason) for d, _ in items]
-            self._record([d for d, _ in items], results, at)
+        returned.put_nowait(([d for d, _ in items], results))
 
     # --- recording -----------------------------------------------------------------------------------
 

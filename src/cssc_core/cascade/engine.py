@@ -509,10 +509,12 @@ class CascadeEngine:
         last step that touched each (checked once per run rather than after every step)."""
         touched, self._touched = self._touched, {}
         for message, at in sorted(touched.items()):
+            # Two indexed lookups first: the cascade record holds the whole plan, read only when
+            # nothing is left to do.
+            if self.store.timers_of(message, limit=1) or self.store.undelivered(message, limit=1):
+                continue
             cascade = self.store.get_cascade(message)
             if cascade is None or cascade.is_finished:
-                continue
-            if self.store.timers_of(message, limit=1) or self.store.undelivered(message, limit=1):
                 continue
             with self._work(at) as work:
                 self.store.finish_cascade(message, at)
