@@ -248,19 +248,19 @@ class Dispatcher:
         if refused:
             self._record([d for d, _ in refused], [r for _, r in refused], at)
         returned: asyncio.Queue[tuple[list[Delivery], Sequence[SendResult]]] = asyncio.Queue()
-        calls = []
+        calls: list[asyncio.Task[None]] = []
         for key, items in groups.items():
             sender, semaphore = self._senders[key], self._limits[key]
             assert not isinstance(sender, str)
             size = max(1, min(_MAX_BATCH, -(-len(items) // self._concurrency[key])))
             for start in range(0, len(items), size):
-                call = self._call(sender, semaphore, items[start : start + size], returned)
-                calls.append(asyncio.ensure_future(call))
+                batch = items[start : start + size]
+                calls.append(asyncio.ensure_future(self._call(sender, semaphore, batch, returned)))
         try:
             await self._record_as_returned(returned, len(calls), at)
         finally:
-            for call in calls:
-                call.cancel()
+            for task in calls:
+                task.cancel()
 
     async def _record_as_returned(
         self,

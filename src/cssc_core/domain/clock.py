@@ -29,6 +29,8 @@ def require_aware(instant: datetime, what: str = "time") -> datetime:
         instant: The datetime to check.
         what: What it is, for the error message.
     """
+    if instant.tzinfo is UTC:
+        return instant
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got {instant.isoformat()}")
     return instant.astimezone(UTC)

@@ -77,6 +77,32 @@ class Network:
             raise ValidationError(problems)
         object.__setattr__(self, "_index", _build_index(self))
 
+    @classmethod
+    def trusted(
+        cls,
+        *,
+        regions: tuple[Region, ...],
+        sectors: tuple[Sector, ...],
+        organisations: tuple[Organisation, ...] = (),
+        roles: tuple[Role, ...] = (),
+    ) -> Network:
+        """A network from parts known to hold together, without checking them again.
+
+        For stores reading back a network that was checked when it was made: the lookups are built,
+        the integrity check (a large share of the cost of a national network) is skipped. Parts
+        that do not hold together give wrong answers rather than an error: never pass input here.
+        """
+        network = cls.__new__(cls)
+        for name, value in (
+            ("regions", regions),
+            ("sectors", sectors),
+            ("organisations", organisations),
+            ("roles", roles),
+        ):
+            object.__setattr__(network, name, value)
+        object.__setattr__(network, "_index", _build_index(network))
+        return network
+
     # --- lookups -------------------------------------------------------------------------------
 
     def region(self, code: str) -> Region:

@@ -122,6 +122,18 @@ def _utc(value: datetime) -> datetime:
     return require_aware(value)
 
 
+# Records are made by the hundred thousand on a national cascade, almost always from values of the
+# right type already: these converters return those as they are, and only convert the rest.
+
+
+def _status(value: DeliveryStatus | str) -> DeliveryStatus:
+    return value if type(value) is DeliveryStatus else DeliveryStatus(value)
+
+
+def _kind(value: DeliveryKind | str) -> DeliveryKind:
+    return value if type(value) is DeliveryKind else DeliveryKind(value)
+
+
 def _optional_utc(value: datetime | None) -> datetime | None:
     return None if value is None else require_aware(value)
 
@@ -170,7 +182,7 @@ class StatusChange:
         reason: Why, for failures, cancels and refusals; never an address or message text.
     """
 
-    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
+    status: DeliveryStatus = attrs.field(converter=_status)
     at: datetime = attrs.field(converter=_utc)
     reason: str | None = None
 
@@ -207,10 +219,10 @@ class Delivery:
     channel: str
     address_kind: str
     idempotency_key: str
-    kind: DeliveryKind = attrs.field(default=DeliveryKind.MESSAGE, converter=DeliveryKind)
+    kind: DeliveryKind = attrs.field(default=DeliveryKind.MESSAGE, converter=_kind)
     cell: Cell | None = attrs.field(default=None, converter=_cell)
     subject_contact: str | None = None
-    status: DeliveryStatus = attrs.field(default=DeliveryStatus.CREATED, converter=DeliveryStatus)
+    status: DeliveryStatus = attrs.field(default=DeliveryStatus.CREATED, converter=_status)
     not_before: datetime | None = attrs.field(default=None, converter=_optional_utc)
     next_attempt_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
     attempts: int = 0
@@ -264,7 +276,7 @@ class DeliveryUpdate:
     """
 
     delivery: str
-    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
+    status: DeliveryStatus = attrs.field(converter=_status)
     at: datetime = attrs.field(converter=_utc)
     reason: str | None = None
     next_attempt_at: datetime | None = attrs.field(default=None, converter=_optional_utc)

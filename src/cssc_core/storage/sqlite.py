@@ -24,21 +24,26 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
 import attrs
-import cattrs
 
-from cssc_core.domain.models import Contact, Organisation, Region, Role, Sector
+from cssc_core.domain.models import Contact, Organisation
 from cssc_core.domain.network import Network
 from cssc_core.errors import ConflictError, NotFoundError, StorageError, ValidationError
-from cssc_core.formats._converter import ROLE_CLASSES
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import StorageBackend
 from cssc_core.storage import rules
+from cssc_core.storage.network_rows import (
+    contact_document,
+    network_from_rows,
+    organisation_document,
+    role_document,
+    sequence_document,
+)
 from cssc_core.storage.records import (
     EPOCH,
     Acknowledgement,
@@ -264,30 +269,8 @@ def _cell_text(cell: tuple[str, str] | None) -> str | None:
     return None if cell is None else f"{cell[0]}/{cell[1]}"
 
 
-@functools.cache
-def _converter() -> cattrs.Converter:
-    """Maps stored (already validated) network values to JSON and back without checking them again."""
-    converter = cattrs.Converter()
-    converter.register_unstructure_hook(date, date.isoformat)
-    converter.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
-    converter.register_unstructure_hook(time, time.isoformat)
-    converter.register_structure_hook(time, lambda value, _: time.fromisoformat(value))
-    return converter
-
-
-def _role_document(role: Role) -> str:
-    return json.dumps({"role": role.kind, **_converter().unstructure(role, type(role))})
-
-
-def _role_from_document(document: str) -> Role:
-    data = json.loads(document)
-    return _converter().structure(data, ROLE_CLASSES[data.pop("role")])
-
-
-def _delivery_row(delivery: Delivery) -> tuple[Any, ...]:
-    history = "".join(
-        _history_line(change.status, _us(change.at), change.reason) for change in delivery.history
-    )
+def _delivery_row(delivery: Delivery, lines: _HistoryLines) -> tuple[Any, ...]:
+    history = "".join(lines.line(change.status, change.at, change.reason) for change in delivery.history)
     return (
         delivery.id,
         delivery.message,
@@ -560,30 +543,12 @@ class SqliteStore:
         head = self._db.execute("SELECT regions, sectors FROM network").fetchone()
         if head is None:
             return None
-        convert = _converter()
-        contacts: dict[str, list[Contact]] = {}
-        for organisation_id, document in self._db.execute(
-            "SELECT organisation, document FROM contacts ORDER BY organisation, position"
-        ):
-            contacts.setdefault(organisation_id, []).append(convert.structure(json.loads(document), Contact))
-        organisations = tuple(
-            attrs.evolve(
-                convert.structure(json.loads(document), Organisation),
-                contacts=tuple(contacts.get(organisation_id, ())),
-            )
-            for organisation_id, document in self._db.execute(
-                "SELECT id, document FROM organisations ORDER BY position"
-            )
-        )
-        roles = tuple(
-            _role_from_document(document)
-            for (document,) in self._db.execute("SELECT document FROM roles ORDER BY position")
-        )
-        return Network(
-            regions=convert.structure(json.loads(head[0]), tuple[Region, ...]),
-            sectors=convert.structure(json.loads(head[1]), tuple[Sector, ...]),
-            organisations=organisations,
-            roles=roles,
+        return network_from_rows(
+            head[0],
+            head[1],
+            self._db.execute("SELECT id, document FROM organisations ORDER BY position"),
+            self._db.execute("SELECT organisation, document FROM contacts ORDER BY organisation, position"),
+            (document for (document,) in self._db.execute("SELECT document FROM roles ORDER BY position")),
         )
 
     @_serialised
@@ -603,40 +568,37 @@ class SqliteStore:
     @_serialised
     def replace_network(self, network: Network) -> None:
         """Deletes the stored network's rows and writes the new one, in one transaction."""
-        convert = _converter()
         with self.transaction():
             self._network_written()
             for table in ("contacts", "roles", "organisations", "network"):
                 self._db.execute(f"DELETE FROM {table}")
             self._db.execute(
                 "INSERT INTO network VALUES (1, ?, ?)",
-                (
-                    json.dumps(convert.unstructure(network.regions, tuple[Region, ...])),
-                    json.dumps(convert.unstructure(network.sectors, tuple[Sector, ...])),
-                ),
+                (sequence_document(network.regions), sequence_document(network.sectors)),
             )
             self._write_organisations(enumerate(network.organisations))
             self._db.executemany(
                 "INSERT INTO roles VALUES (?, ?, ?)",
-                ((i, role.contact, _role_document(role)) for i, role in enumerate(network.roles)),
+                ((i, role.contact, role_document(role)) for i, role in enumerate(network.roles)),
             )
 
     def _write_organisations(self, positioned: Iterable[tuple[int, Organisation]]) -> None:
-        convert = _converter()
-        for position, organisation in positioned:
-            document = convert.unstructure(attrs.evolve(organisation, contacts=()), Organisation)
-            del document["contacts"]
-            self._db.execute(
-                "INSERT INTO organisations VALUES (?, ?, ?)",
-                (organisation.id, position, json.dumps(document)),
-            )
-            self._db.executemany(
-                "INSERT INTO contacts VALUES (?, ?, ?, ?)",
-                (
-                    (contact.id, organisation.id, i, json.dumps(convert.unstructure(contact, Contact)))
-                    for i, contact in enumerate(organisation.contacts)
-                ),
-            )
+        placed = list(positioned)
+        self._db.executemany(
+            "INSERT INTO organisations VALUES (?, ?, ?)",
+            (
+                (organisation.id, position, organisation_document(organisation))
+                for position, organisation in placed
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO contacts VALUES (?, ?, ?, ?)",
+            (
+                (contact.id, organisation.id, i, contact_document(contact))
+                for _, organisation in placed
+                for i, contact in enumerate(organisation.contacts)
+            ),
+        )
 
     @_serialised
     def upsert_organisations(self, organisations: Iterable[Organisation]) -> Network:
@@ -674,7 +636,7 @@ class SqliteStore:
             _, grave = rules.tombstone(network, contact_id)
             self._db.execute(
                 "UPDATE contacts SET document = ? WHERE id = ?",
-                (json.dumps(_converter().unstructure(grave, Contact)), contact_id),
+                (contact_document(grave), contact_id),
             )
             self._db.execute("DELETE FROM roles WHERE contact = ?", (contact_id,))
             self._network_written()
@@ -776,7 +738,7 @@ class SqliteStore:
     def _insert_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         self._db.executemany(
             f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
-            map(_delivery_row, deliveries),
+            map(functools.partial(_delivery_row, lines=_HistoryLines()), deliveries),
         )
 
     @_serialised
