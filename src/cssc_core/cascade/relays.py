@@ -139,8 +139,7 @@ def release(work: Work, ctx: CascadeContext, cell: Cell, isl: str | None) -> boo
 
 
 def _existing(work: Work, ids: Iterable[str], statuses: Collection[DeliveryStatus]) -> list[Delivery]:
-    found = (work.store.get_delivery(delivery_id) for delivery_id in ids)
-    return [delivery for delivery in found if delivery is not None and delivery.status in statuses]
+    return [delivery for delivery in work.store.get_deliveries(ids) if delivery.status in statuses]
 
 
 def _request_ids(ctx: CascadeContext, cell: Cell) -> set[str]:

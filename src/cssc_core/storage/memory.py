@@ -191,6 +191,11 @@ class MemoryStore:
         """The delivery, or None."""
         return self._state.deliveries.get(delivery_id)
 
+    def get_deliveries(self, delivery_ids: Iterable[str]) -> list[Delivery]:
+        """The deliveries with these ids, by id."""
+        found = (self._state.deliveries.get(delivery_id) for delivery_id in set(delivery_ids))
+        return sorted((d for d in found if d is not None), key=lambda d: d.id)
+
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """A message's deliveries by id."""
         return sorted(

@@ -157,6 +157,10 @@ class Store(Protocol):
         """The delivery with this id, or None."""
         ...
 
+    def get_deliveries(self, delivery_ids: Iterable[str]) -> list[Delivery]:
+        """The deliveries with these ids that exist, ordered by id (ids not found are left out)."""
+        ...
+
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """Every delivery of a message, ordered by id."""
         ...

@@ -50,6 +50,7 @@ from cssc_core.storage.records import (
     AuditEntry,
     CascadeRecord,
     Delivery,
+    DeliveryKind,
     DeliveryRef,
     DeliveryStatus,
     DeliveryUpdate,
@@ -69,6 +70,7 @@ _OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 # A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
 _SCRUB_PENDING = "storage.wal-scrub-pending"
 _NETWORK_REVISION = "storage.network-revision"
+_IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -306,21 +308,30 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         channel=row[3],
         address_kind=row[4],
         idempotency_key=row[5],
-        kind=row[6],
+        kind=_KINDS[row[6]],
         cell=tuple(cell.split("/", 1)) if cell else None,
         subject_contact=row[8],
-        status=row[9],
+        status=_STATUSES[row[9]],
         not_before=_opt_dt(row[10]),
         next_attempt_at=_opt_dt(row[11]),
         attempts=row[12],
         lease_owner=row[13],
         lease_until=_opt_dt(row[14]),
         reason=row[15],
-        history=tuple(
-            StatusChange(status, _dt(at), reason)
-            for status, at, reason in map(json.loads, row[16].splitlines())
-        ),
+        history=tuple(map(_change, row[16].splitlines())),
     )
+
+
+_KINDS = {kind.value: kind for kind in DeliveryKind}
+_STATUSES = {status.value: status for status in DeliveryStatus}
+
+
+@functools.lru_cache(maxsize=8192)
+def _change(line: str) -> StatusChange:
+    """One line of a stored history. Deliveries sent together share their lines (the same status at
+    the same time), and changes are immutable: each distinct line is parsed once."""
+    status, at, reason = json.loads(line)
+    return StatusChange(_STATUSES[status], _dt(at), reason)
 
 
 def _message_from_row(row: Sequence[Any]) -> MessageRecord:
@@ -769,6 +780,21 @@ class SqliteStore:
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
         ).fetchone()
         return None if row is None else _delivery_from_row(row)
+
+    @_serialised
+    def get_deliveries(self, delivery_ids: Iterable[str]) -> list[Delivery]:
+        """The deliveries, by id: one query per few hundred ids."""
+        wanted = sorted(set(delivery_ids))
+        found: list[Delivery] = []
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            rows = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id IN ({', '.join('?' * len(chunk))}) "
+                "ORDER BY id",
+                chunk,
+            )
+            found.extend(map(_delivery_from_row, rows))
+        return found
 
     @_serialised
     def deliveries_of(self, message_id: str) -> list[Delivery]:

@@ -251,6 +251,15 @@ class StoreContract(abc.ABC):
 
     # --- the delivery outbox -----------------------------------------------------------------------
 
+    def test_deliveries_are_found_by_their_ids(self, store: Store) -> None:
+        self._with_cascade(store, "d-3", "d-1", "d-2")
+        found = store.get_deliveries(["d-3", "d-unknown", "d-1", "d-3"])
+        assert [d.id for d in found] == ["d-1", "d-3"]
+        assert found[0] == store.get_delivery("d-1")
+        assert store.get_deliveries([]) == []
+        many = [f"d-{i}" for i in range(1200)]
+        assert [d.id for d in store.get_deliveries(many)] == ["d-1", "d-2", "d-3"]
+
     def test_deliveries_of_an_unknown_message_are_refused(self, store: Store) -> None:
         with pytest.raises(NotFoundError):
             store.add_deliveries([sample_delivery("d-1", "nope")])
