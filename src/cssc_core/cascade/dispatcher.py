@@ -112,6 +112,7 @@ class Dispatcher:
         self._monotonic = monotonic
         self._sleep = sleep
         self._senders: dict[str, Channel | str] = {}
+        self._keys: dict[int, tuple[ChannelConfig, str]] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._concurrency: dict[str, int] = {}
         self._signers: dict[AckSettings, AckSigner] = {}
@@ -218,7 +219,14 @@ class Dispatcher:
         return key, copy
 
     def _sender(self, config: ChannelConfig) -> tuple[str, Channel | str]:
-        key = json.dumps(config.to_document(), sort_keys=True, default=str)
+        # Keyed by the configuration's content, so that equal configurations share one sender; the
+        # key of a configuration object is worked out once, not once per copy.
+        known = self._keys.get(id(config))
+        if known is not None and known[0] is config:
+            key = known[1]
+        else:
+            key = json.dumps(config.to_document(), sort_keys=True, default=str)
+            self._keys[id(config)] = (config, key)
         sender = self._senders.get(key)
         if sender is None:
             try:

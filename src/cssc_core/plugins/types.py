@@ -20,7 +20,14 @@ import attrs
 
 from cssc_core.errors import Problem, ValidationError
 from cssc_core.storage.protocol import Store
-from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryRef, DeliveryStatus
+from cssc_core.storage.records import (
+    Delivery,
+    DeliveryKind,
+    DeliveryRef,
+    DeliveryStatus,
+    kind_of,
+    status_of,
+)
 
 __all__ = [
     "BlockingChannel",
@@ -364,9 +371,9 @@ class DeliveryStatusChange:
     message: str
     contact: str
     channel: str
-    kind: DeliveryKind = attrs.field(converter=DeliveryKind)
+    kind: DeliveryKind = attrs.field(converter=kind_of)
     previous: DeliveryStatus | None
-    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
+    status: DeliveryStatus = attrs.field(converter=status_of)
     at: datetime
     reason: str | None = None
 
@@ -386,9 +393,9 @@ class DeliveryStatusChange:
             message=message,
             contact=delivery.contact,
             channel=delivery.channel,
-            kind=DeliveryKind(delivery.kind),
-            previous=None if previous is None else DeliveryStatus(previous),
-            status=DeliveryStatus(status),
+            kind=delivery.kind,
+            previous=None if previous is None else status_of(previous),
+            status=status,
             at=at,
             reason=reason,
         )

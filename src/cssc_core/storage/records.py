@@ -46,8 +46,10 @@ __all__ = [
     "StatusChange",
     "Timer",
     "WriteOutcome",
+    "kind_of",
     "make_idempotency_key",
     "redact",
+    "status_of",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -126,11 +128,13 @@ def _utc(value: datetime) -> datetime:
 # right type already: these converters return those as they are, and only convert the rest.
 
 
-def _status(value: DeliveryStatus | str) -> DeliveryStatus:
+def status_of(value: DeliveryStatus | str) -> DeliveryStatus:
+    """``value`` as a :class:`DeliveryStatus` (returned as it is when it is one)."""
     return value if type(value) is DeliveryStatus else DeliveryStatus(value)
 
 
-def _kind(value: DeliveryKind | str) -> DeliveryKind:
+def kind_of(value: DeliveryKind | str) -> DeliveryKind:
+    """``value`` as a :class:`DeliveryKind` (returned as it is when it is one)."""
     return value if type(value) is DeliveryKind else DeliveryKind(value)
 
 
@@ -182,7 +186,7 @@ class StatusChange:
         reason: Why, for failures, cancels and refusals; never an address or message text.
     """
 
-    status: DeliveryStatus = attrs.field(converter=_status)
+    status: DeliveryStatus = attrs.field(converter=status_of)
     at: datetime = attrs.field(converter=_utc)
     reason: str | None = None
 
@@ -219,10 +223,10 @@ class Delivery:
     channel: str
     address_kind: str
     idempotency_key: str
-    kind: DeliveryKind = attrs.field(default=DeliveryKind.MESSAGE, converter=_kind)
+    kind: DeliveryKind = attrs.field(default=DeliveryKind.MESSAGE, converter=kind_of)
     cell: Cell | None = attrs.field(default=None, converter=_cell)
     subject_contact: str | None = None
-    status: DeliveryStatus = attrs.field(default=DeliveryStatus.CREATED, converter=_status)
+    status: DeliveryStatus = attrs.field(default=DeliveryStatus.CREATED, converter=status_of)
     not_before: datetime | None = attrs.field(default=None, converter=_optional_utc)
     next_attempt_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
     attempts: int = 0
@@ -276,7 +280,7 @@ class DeliveryUpdate:
     """
 
     delivery: str
-    status: DeliveryStatus = attrs.field(converter=_status)
+    status: DeliveryStatus = attrs.field(converter=status_of)
     at: datetime = attrs.field(converter=_utc)
     reason: str | None = None
     next_attempt_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
