@@ -27,6 +27,7 @@ class Result:
         reference_seconds: The reference's time on the same data, same run.
         target: The ratio we aim for, in words (``<= 0.2x``), or empty.
         detail: Anything else worth printing (sizes, counts).
+        data: Figures behind the result, for the JSON report only (phase times, say).
     """
 
     name: str
@@ -35,6 +36,7 @@ class Result:
     reference_seconds: float
     target: str = ""
     detail: str = ""
+    data: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     @property
     def ratio(self) -> float:

@@ -46,13 +46,18 @@ def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(output.read_text("utf-8"))
     names = {result["benchmark"] for result in report["results"]}
-    assert {"channels", "load", "routing", "storage"} <= names
+    assert {"channels", "load", "national", "routing", "storage"} <= names
     assert all(result["seconds"] > 0 and result["reference_seconds"] > 0 for result in report["results"])
     # The channel benchmark checks every delivery arrived once, and says so when apprise is missing.
     assert "webhook: 300 deliveries" in done.stdout
     assert "smtp: client CPU per message" in done.stdout
     assert "300 arrived once each" in done.stdout
     assert "apprise json://" in done.stdout or "apprise is not installed" in done.stdout
+    # The national cascade runs end to end at each size, every delivery checked at the sink.
+    national = [result for result in report["results"] if result["benchmark"] == "national"]
+    assert [r["data"]["organisations"] for r in national if "data" in r and r["data"]] == [100, 1000]
+    assert "national cascade, 1,000 organisations" in done.stdout
+    assert done.stdout.count("arrived once each") >= 4
 
 
 def test_the_crash_point_runner_prints_its_table() -> None:

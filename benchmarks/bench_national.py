@@ -1,0 +1,333 @@
+"""A national cascade, end to end, on synthetic networks of 1,000, 10,000 and 100,000 organisations.
+
+Each size runs in processes of its own, so that each peak memory figure is that size's alone:
+
+1. ``import``: read the network file (``cssc-network/1`` JSON) and store it in a new SQLite file;
+2. ``cascade``: one national message (TLP:CLEAR, security) through the ISLs of every cell, with the
+   organisations tagged ``crowded-place`` asked to acknowledge, driven by a simulated clock:
+
+   - ``send``: route, persist the whole cascade, dispatch the direct copies and the relay requests;
+   - ``releases``: the leads of four cells in five release the message three minutes later (each
+     release dispatches its cell's copies at once);
+   - ``acks``: four in five of those asked to acknowledge do so, one call each, as a portal would;
+   - ``deadlines``: ticks at +20 min, +40 min and +3 h: deputies asked, silent cells go direct,
+     unacknowledged copies escalate to the region hubs.
+
+Every copy goes through the ``webhook`` channel (signed JSON, 50 connections) to a loopback sink
+in another process, which counts requests by idempotency key; the run checks that every delivery
+the store records ``delivered`` arrived exactly once and that nothing failed. The reference is raw
+aiohttp POSTing the same number of prebuilt bodies to the same sink on 50 connections, measured in
+the same process right after the cascade: the target is the whole cascade (import excluded) within
+1.5x that time. ``route`` is also timed on its own (the plan alone, caches cold), which the ``send``
+phase includes.
+
+Run it with ``python -m benchmarks national`` (``--quick``: 100 and 1,000 organisations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._harness import Result
+from benchmarks.bench_channels import HOST, _raw_aiohttp, check, sink, stats
+from cssc_core.cascade import CascadeEngine
+from cssc_core.channels import channels_from_document
+from cssc_core.domain.message import Message
+from cssc_core.formats.message import message_from_document
+from cssc_core.formats.network import parse_network_json
+from cssc_core.formats.policy import parse_policy_toml
+from cssc_core.routing.plan import RoutingPlan
+from cssc_core.routing.policy import RoutingPolicy
+from cssc_core.storage.records import DeliveryKind, DeliveryStatus
+from cssc_core.storage.sqlite import SqliteStore
+from cssc_core.synthetic import synthetic_document
+from cssc_core.testing import T0, FakeClock
+
+__all__ = ["run"]
+
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (100, 1_000)
+SECRET_ENV = "CSSC_BENCH_WEBHOOK_SECRET"
+CHANNELS = {
+    "format": "cssc-channels/1",
+    "channels": {
+        "webhook": {
+            "type": "webhook",
+            "address": "webhook",
+            "secret_env": SECRET_ENV,
+            "require_https": False,
+            "allow_private": True,
+            "timeout_s": 60,
+            "concurrency": 50,
+        }
+    },
+}
+POLICY = """
+format = "cssc-policy/1"
+
+[defaults]
+via = "isl"
+channels = ["webhook"]
+relay_deadline = "15m"
+ack = "none"
+ack_timeout = "30m"
+
+[[routes]]
+name = "crowded-places-acknowledge"
+match = { category = ["security"] }
+select = { tags = ["crowded-place"] }
+ack = "required"
+ack_timeout = "10m"
+continue = true
+"""
+MESSAGE = {
+    "format": "cssc-message/1",
+    "id": "bench-national-01",
+    "sender": "NCTPHQ",
+    "sent": "2019-06-12T08:00:00+00:00",
+    "status": "actual",
+    "type": "alert",
+    "marking": "TLP:CLEAR",
+    "category": "security",
+    "urgency": "expected",
+    "severity": "moderate",
+    "certainty": "likely",
+    "headline": "UK Protect bulletin: vigilance at crowded places this weekend",
+    "body": "Police ask every member to brief staff on the HOT principles and to review search "
+    "arrangements at entrances before the weekend's events. " * 2,
+    "instruction": "Brief your staff today and report anything suspicious to the police on 999.",
+    "audience": {},
+}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def write_network(organisations: int, url: str, path: Path) -> int:
+    """Writes a synthetic network whose contacts all take copies by webhook at the sink; returns
+    how many contacts it has."""
+    document = synthetic_document(organisations, seed=1)
+    contacts = 0
+    for organisation in document["organisations"]:
+        for contact in organisation["contacts"]:
+            contact["webhook"] = f"{url}/{contact['id']}"
+            contact["channels"] = ["webhook"]
+            contacts += 1
+    path.write_text(json.dumps(document), "utf-8")
+    return contacts
+
+
+def import_network(network_file: Path, database: Path) -> dict[str, Any]:
+    """Phase ``import`` (in its own process): parse, validate and store the network."""
+    start = time.perf_counter()
+    network = parse_network_json(network_file.read_bytes(), source=str(network_file))
+    store = SqliteStore(database)
+    store.replace_network(network)
+    store.close()
+    return {"phases": {"import": time.perf_counter() - start}, "peak_mib": _peak_mib()}
+
+
+class _Phases:
+    """Times consecutive phases, and the end of persisting within ``send`` (as dispatch starts)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[name] = self.times.get(name, 0.0) + now - self._mark
+        self._mark = now
+
+    def start(self, total: int) -> None:  # Progress: dispatch of the send is starting
+        self.lap("send: route and persist")
+
+    def advance(self, count: int) -> None:
+        """Progress: nothing to do per batch."""
+
+
+async def _story(
+    engine: CascadeEngine, clock: FakeClock, message: Message, policy: RoutingPolicy, phases: _Phases
+) -> tuple[RoutingPlan, list[str]]:
+    """The cascade, on one event loop as a portal would run it (connections kept between calls)."""
+    rng = random.Random(2)
+    async with engine:
+        report = await engine.asend(message, policy=policy)
+        phases.lap("send: first dispatch")
+        clock.advance(timedelta(minutes=3))
+        plan = report.plan
+        for relay in plan.relays:
+            if rng.random() < 0.8:
+                await engine.aacknowledge(message.id, relay.isl[0])
+        phases.lap("releases")
+        clock.advance(timedelta(minutes=5))
+        asked = [r.contact for r in plan.recipients if r.ack]
+        acknowledging = [contact for contact in asked if rng.random() < 0.8]
+        for contact in acknowledging:
+            await engine.aacknowledge(message.id, contact)
+        phases.lap("acks")
+        for minutes in (20, 40, 180):
+            clock.set(T0 + timedelta(minutes=minutes))
+            await engine.arun()
+        phases.lap("deadlines")
+    return plan, acknowledging
+
+
+def cascade(database: Path, url: str, stats_port: int) -> dict[str, Any]:
+    """Phase ``cascade`` (in its own process): the whole story, then the raw aiohttp reference."""
+    os.environ.setdefault(SECRET_ENV, "bench-national-secret")
+    message = message_from_document(MESSAGE)
+    policy = parse_policy_toml(POLICY)
+    clock = FakeClock(T0)
+    store = SqliteStore(database)
+    phases = _Phases()
+    engine = CascadeEngine(
+        store,
+        channels=channels_from_document(CHANNELS),
+        clock=clock,
+        rng=random.Random(1),
+        progress=phases,
+    )
+    cpu = time.process_time()
+    phases.lap("setup")
+    plan, acknowledging = asyncio.run(_story(engine, clock, message, policy, phases))
+    cascade_cpu = time.process_time() - cpu
+    total = sum(seconds for name, seconds in phases.times.items() if name != "setup")
+    peak = _peak_mib()
+
+    deliveries = store.deliveries_of(message.id)
+    by_status: dict[str, int] = {}
+    for delivery in deliveries:
+        by_status[delivery.status.value] = by_status.get(delivery.status.value, 0) + 1
+    delivered = by_status.get(DeliveryStatus.DELIVERED.value, 0)
+    unsent = {s: n for s, n in by_status.items() if s not in ("delivered", "cancelled")}
+    if unsent:
+        raise AssertionError(f"deliveries left undelivered: {unsent}")
+    checked = check("national cascade", stats(stats_port, reset=True), delivered)
+    kinds = {kind.value: sum(1 for d in deliveries if d.kind is kind) for kind in DeliveryKind}
+
+    start = time.perf_counter()
+    route_plan = engine.plan(message, policy=policy)
+    route = time.perf_counter() - start
+    assert len(route_plan.recipients) == len(plan.recipients)
+    raw = asyncio.run(_raw_aiohttp(f"{url}/raw", delivered))
+    check("raw aiohttp", stats(stats_port, reset=True), delivered)
+    store.close()
+    return {
+        "phases": phases.times,
+        "route": route,
+        "total": total,
+        "cpu": cascade_cpu,
+        "raw": raw,
+        "peak_mib": peak,
+        "recipients": len(plan.recipients),
+        "relays": len(plan.relays),
+        "acknowledgements": len(acknowledging),
+        "delivered": delivered,
+        "kinds": kinds,
+        "checked": checked,
+    }
+
+
+def _child(*arguments: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_national", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"bench_national {arguments[0]} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(organisations: int) -> dict[str, Any]:
+    """Both processes of one size, against one sink."""
+    with tempfile.TemporaryDirectory(prefix="cssc-national-") as folder, sink("http") as (port, stats_port):
+        url = f"http://{HOST}:{port}/hook"
+        network_file, database = Path(folder, "network.json"), Path(folder, "cssc.db")
+        contacts = write_network(organisations, url, network_file)
+        imported = _child("import", str(network_file), str(database))
+        outcome = _child("cascade", str(database), url, str(stats_port))
+    return {"organisations": organisations, "contacts": contacts, "import": imported, **outcome}
+
+
+def _report(size: dict[str, Any]) -> str:
+    """The phases of one size, as lines under the results table."""
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in size["kinds"].items())
+    imported = size["import"]
+    phases = "\n".join(f"    {name:<28} {seconds:8.2f} s" for name, seconds in size["phases"].items())
+    return (
+        f"{size['organisations']:,} organisations, {size['contacts']:,} contacts: "
+        f"{size['recipients']:,} recipients, {size['relays']:,} relayed cells, "
+        f"{size['acknowledgements']:,} acknowledgements; {size['delivered']:,} delivered ({kinds})\n"
+        f"    {'import (own process)':<28} {imported['phases']['import']:8.2f} s   "
+        f"peak {imported['peak_mib']:.0f} MiB\n"
+        f"{phases}\n"
+        f"    {'cascade in all':<28} {size['total']:8.2f} s   CPU {size['cpu']:.2f} s, "
+        f"peak {size['peak_mib']:.0f} MiB\n"
+        f"    {'(route alone, cold)':<28} {size['route']:8.2f} s\n"
+        f"    {'raw aiohttp, same POSTs':<28} {size['raw']:8.2f} s"
+    )
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Every size, then the growth from each size to the next."""
+    sizes = [measure(organisations) for organisations in (QUICK_SIZES if quick else SIZES)]
+    results = []
+    for size in sizes:
+        print(_report(size), flush=True)
+        results.append(
+            Result(
+                name=f"national cascade, {size['organisations']:,} organisations",
+                seconds=size["total"],
+                reference=f"raw aiohttp, {size['delivered']:,} POSTs",
+                reference_seconds=size["raw"],
+                target="<= 1.5x",
+                detail=f"peak {size['peak_mib']:.0f} MiB, target < 1024; {size['checked']}",
+                data={key: value for key, value in size.items() if key != "checked"},
+            )
+        )
+    for smaller, larger in itertools.pairwise(sizes):
+        factor = larger["organisations"] / smaller["organisations"]
+        grew = larger["total"] / smaller["total"]
+        results.append(
+            Result(
+                name=f"growth {smaller['organisations']:,} -> {larger['organisations']:,} organisations",
+                seconds=larger["total"],
+                reference=f"{smaller['organisations']:,} organisations x {factor:g}",
+                reference_seconds=smaller["total"] * factor,
+                target=f"<= 1.1x (at most {factor * 1.1:g}x the cost)",
+                detail=f"{grew:.1f}x the time for {factor:g}x the organisations",
+            )
+        )
+    return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["import"]:
+        print(json.dumps(import_network(Path(sys.argv[2]), Path(sys.argv[3]))))
+    elif sys.argv[1:2] == ["cascade"]:
+        print(json.dumps(cascade(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))
+    else:
+        from benchmarks._harness import print_results
+
+        print_results(run(quick="--quick" in sys.argv))
