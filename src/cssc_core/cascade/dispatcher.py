@@ -147,9 +147,12 @@ class Dispatcher:
             expired: dict[str, list[Delivery]] = {}
             for delivery in claimed:
                 previous = delivery.history[-2].status if len(delivery.history) > 1 else None
-                work.changes.append(
-                    DeliveryStatusChange.of(delivery, delivery.message, previous, DeliveryStatus.SENDING, at)
-                )
+                if work.watched:
+                    work.changes.append(
+                        DeliveryStatusChange.of(
+                            delivery, delivery.message, previous, DeliveryStatus.SENDING, at
+                        )
+                    )
                 ctx = self._contexts(delivery.message)
                 if ctx is not None and ctx.expired(at):
                     expired.setdefault(delivery.message, []).append(delivery)

@@ -490,7 +490,7 @@ class CascadeEngine:
 
     @contextmanager
     def _work(self, at: datetime) -> Iterator[Work]:
-        work = Work(self.store, at)
+        work = Work(self.store, at, watched=self.host.listens("cssc_delivery_status_changed"))
         try:
             with self.store.transaction():
                 yield work
@@ -522,8 +522,9 @@ class CascadeEngine:
             self._touched.pop(message, None)
 
     def _announce(self, work: Work) -> None:
-        for message, plan in work.routed:
-            self.host.message_routed(message, plan, work.at)
+        if work.routed and self.host.listens("cssc_message_routed"):
+            for message, plan in work.routed:
+                self.host.message_routed(message, plan.to_document(), work.at)
         self.host.delivery_status_changed(work.changes)
         for acknowledgement in work.acknowledgements:
             self.host.acknowledgement_received(acknowledgement)

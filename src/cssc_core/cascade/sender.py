@@ -149,7 +149,7 @@ def persist_cascade(
     if message.expires is not None and deliveries:
         work.set_timers([ctx.timer(EXPIRY, "message", 0, max(message.expires, work.at))])
     work.audit("cascade-started", message.id, detail=f"{len(deliveries)} deliveries planned")
-    work.routed.append((message.id, ctx.plan.to_document()))
+    work.routed.append((message.id, ctx.plan))
     if message.type is MessageType.CANCEL:
         for reference in message.references:
             cancelled = contexts(reference)

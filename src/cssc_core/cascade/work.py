@@ -13,6 +13,7 @@ from datetime import datetime
 import attrs
 
 from cssc_core.plugins.types import DeliveryStatusChange
+from cssc_core.routing.plan import RoutingPlan
 from cssc_core.storage.protocol import Store
 from cssc_core.storage.records import (
     Acknowledgement,
@@ -28,6 +29,9 @@ from cssc_core.storage.records import (
 __all__ = ["Work"]
 
 
+_SENDING = DeliveryStatus.SENDING
+
+
 @attrs.define
 class Work:
     """The writes of one step and the events to announce after they commit.
@@ -35,30 +39,34 @@ class Work:
     Attributes:
         store: The store, inside a transaction.
         at: The instant the step happens at.
+        watched: Whether anyone hears status changes: when no plugin does, ``changes`` stays
+            empty (a national cascade makes hundreds of thousands of them).
         changes: Delivery status changes written, in order.
         acknowledgements: New acknowledgements recorded.
         releases: Cells released by an ISL.
-        routed: Messages whose cascade was persisted, with their plans (section 9 documents).
+        routed: Messages whose cascade was persisted, with their plans.
         touched: Messages whose cascade may have finished with this step.
     """
 
     store: Store
     at: datetime
+    watched: bool = True
     changes: list[DeliveryStatusChange] = attrs.Factory(list)
     acknowledgements: list[Acknowledgement] = attrs.Factory(list)
     releases: list[RelayRelease] = attrs.Factory(list)
-    routed: list[tuple[str, dict[str, object]]] = attrs.Factory(list)
+    routed: list[tuple[str, RoutingPlan]] = attrs.Factory(list)
     touched: set[str] = attrs.Factory(set)
 
     def created(self, deliveries: Sequence[Delivery]) -> None:
         """Records the changes of deliveries just written (their previous status is None)."""
-        for delivery in deliveries:
-            self.changes.append(
+        self.touched.update({delivery.message for delivery in deliveries})
+        if self.watched:
+            self.changes.extend(
                 DeliveryStatusChange.of(
                     delivery, delivery.message, None, delivery.status, self.at, delivery.reason
                 )
+                for delivery in deliveries
             )
-            self.touched.add(delivery.message)
 
     def add(self, deliveries: Sequence[Delivery]) -> None:
         """Writes new deliveries (later channels, relay requests to deputies, escalation notices)."""
@@ -101,13 +109,15 @@ class Work:
             for ref in refs
         ]
         outcome = self.store.update_deliveries(updates)
-        applied = set(outcome.applied)
-        for ref in refs:
-            if ref.id in applied:
-                self.changes.append(
-                    DeliveryStatusChange.of(ref, message, ref.status, status, self.at, reason)
-                )
-                self.touched.add(message)
+        if outcome.applied:
+            self.touched.add(message)
+        if self.watched:
+            applied = set(outcome.applied)
+            self.changes.extend(
+                DeliveryStatusChange.of(ref, message, ref.status, status, self.at, reason)
+                for ref in refs
+                if ref.id in applied
+            )
         return list(outcome.applied)
 
     def results(
@@ -115,15 +125,21 @@ class Work:
     ) -> list[str]:
         """Records a worker's results for deliveries it claimed; returns the ids accepted."""
         outcome = self.store.record_results(updates, worker, self.at)
-        by_id = {update.delivery: update for update in updates}
-        for delivery_id in outcome.applied:
-            delivery, update = claimed[delivery_id], by_id[delivery_id]
-            self.changes.append(
-                DeliveryStatusChange.of(
-                    delivery, delivery.message, DeliveryStatus.SENDING, update.status, self.at, update.reason
+        self.touched.update({claimed[delivery_id].message for delivery_id in outcome.applied})
+        if self.watched:
+            by_id = {update.delivery: update for update in updates}
+            for delivery_id in outcome.applied:
+                delivery, update = claimed[delivery_id], by_id[delivery_id]
+                self.changes.append(
+                    DeliveryStatusChange.of(
+                        delivery,
+                        delivery.message,
+                        DeliveryStatus.SENDING,
+                        update.status,
+                        self.at,
+                        update.reason,
+                    )
                 )
-            )
-            self.touched.add(delivery.message)
         return list(outcome.applied)
 
     def audit(

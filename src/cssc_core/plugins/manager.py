@@ -364,6 +364,11 @@ class PluginHost:
 
     # --- event hooks -------------------------------------------------------------------------------
 
+    def listens(self, hook: str) -> bool:
+        """Whether any registered plugin implements the event hook ``hook`` (``cssc_message_routed``,
+        say): an event nobody hears need not be prepared."""
+        return bool(getattr(self._pm.hook, hook).get_hookimpls())
+
     def message_routed(self, message_id: str, plan: Mapping[str, Any], at: datetime) -> None:
         """Calls ``cssc_message_routed``: a message's cascade was persisted."""
         self._pm.hook.cssc_message_routed(message_id=message_id, plan=plan, at=at)
