@@ -29,9 +29,6 @@ from cssc_core.storage.records import (
 __all__ = ["Work"]
 
 
-_SENDING = DeliveryStatus.SENDING
-
-
 @attrs.define
 class Work:
     """The writes of one step and the events to announce after they commit.
