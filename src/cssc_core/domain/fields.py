@@ -152,6 +152,10 @@ def check_longitude(value: float) -> float:
     return value
 
 
+_URL_BREAKS = re.compile(r"[\s\x00-\x1f]")
+"""What a URL never holds: whitespace (any Unicode space) and control characters."""
+
+
 def check_webhook_url(value: str) -> str:
     """An absolute ``http`` or ``https`` URL with a host and no credentials in it.
 
@@ -167,7 +171,7 @@ def check_webhook_url(value: str) -> str:
         raise ValueError(f"{clip(value)} is not an http(s) URL with a host")
     if parts.username is not None or parts.password is not None:
         raise ValueError("a webhook URL must not carry credentials")
-    if len(value) > 2048 or any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if len(value) > 2048 or _URL_BREAKS.search(value):
         raise ValueError(f"{clip(value)} is not a valid URL")
     return value
 
