@@ -502,3 +502,28 @@ def test_bytes_after_the_response_make_the_connection_unusable() -> None:
     parser = ResponseParser()
     assert parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n")
     assert parser.extra
+
+
+def test_a_request_that_gives_up_waiting_leaves_the_queue_moving() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.1)
+        writer.write(reply())
+
+    async def run() -> tuple[Server, int, Response]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                first = asyncio.ensure_future(http.post(server.url(), b"1"))
+                await asyncio.sleep(0.01)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(http.post(server.url(), b"2"), 0.02)
+                await first
+                third = await asyncio.wait_for(http.post(server.url(), b"3"), 2)
+                return server, len(http._waiters), third
+            finally:
+                await http.aclose()
+
+    server, waiting, third = asyncio.run(run())
+    assert third.status == 204
+    assert waiting == 0
+    assert [r.body for r in server.requests] == [b"1", b"3"]

@@ -340,6 +340,8 @@ class HttpClient:
 
     async def _acquire(self, origin: Origin) -> _Connection | None:
         """An idle connection to ``origin``, or None: a slot to open a new one in."""
+        while self._waiters and self._waiters[0][1].done():
+            self._waiters.popleft()  # gave up waiting; left in the line they would stall it
         if not self._waiters:
             idle = self._idle.get(origin)
             while idle:
