@@ -16,11 +16,11 @@ from typing import Any
 
 import attrs
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 from tests.channels.targets import HOSTILE_NAMES, HOSTILE_URLS
 from tests.plugins.channels.copies import make_copies
 from tests.plugins.channels.servers import WebhookSink, serve
 
+from cssc_core.channels.http import AddrInfo, Resolver
 from cssc_core.channels.ssrf import GuardedSocketFactory
 from cssc_core.errors import ValidationError
 from cssc_core.plugins import ChannelSettings, Outgoing, PluginHost, SendResult
@@ -30,32 +30,26 @@ from cssc_core.storage.records import DeliveryStatus
 SECRET = "whsec-test-key"
 
 
-class MapResolver(AbstractResolver):
+class MapResolver:
     """Resolves names from a table, never asking DNS; counts lookups."""
 
     def __init__(self, table: dict[str, str | list[str]]) -> None:
         self.table = table
         self.lookups: list[str] = []
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
+    async def __call__(self, host: str, port: int) -> list[AddrInfo]:
         self.lookups.append(host)
         found = self.table[host]
         return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                socket.IPPROTO_TCP,
+                "",
+                (address, port, 0, 0) if ":" in address else (address, port),
             )
             for address in ([found] if isinstance(found, str) else found)
         ]
-
-    async def close(self) -> None:
-        return None
 
 
 class Recorder:
@@ -72,7 +66,7 @@ class Recorder:
 def channel(
     *,
     allow_private: bool,
-    resolver: AbstractResolver | None = None,
+    resolver: Resolver | None = None,
     recorder: Recorder | None = None,
     timeout_s: float = 30,
 ) -> webhook.WebhookChannel:

@@ -16,6 +16,11 @@ ack link); headers ``X-CSSC-Signature: sha256=<hex HMAC of the body>``, ``Idempo
 4xx is permanent. The URL comes from a contact record, so the SSRF guard of
 :mod:`cssc_core.channels.ssrf` checks it before the request and checks each address just before a
 socket is opened to it.
+
+The requests go through :class:`cssc_core.channels.http.HttpClient`, a small keep-alive HTTP/1.1
+client on asyncio itself, rather than aiohttp: on a national cascade the client's CPU per request
+was the largest single cost, and aiohttp's spent most of it on machinery a webhook never uses (the
+channel benchmark's figures are in ``docs/channels.md``).
 """
 
 from __future__ import annotations
@@ -25,17 +30,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cssc_core.channels.http import HttpClient, InvalidRequestError, Resolver
 from cssc_core.channels.render import COPY_FORMAT
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
-from cssc_core.errors import PluginError, ValidationError
+from cssc_core.errors import ValidationError
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
-
-if TYPE_CHECKING:
-    import aiohttp
-    from aiohttp.abc import AbstractResolver
 
 __all__ = [
     "WebhookChannel",
@@ -115,7 +117,7 @@ def outcome(delivery: str, status: int, retry_after: str | None = None) -> SendR
 
 
 class WebhookChannel:
-    """Posts copies over one shared aiohttp session (made on first use, on the dispatcher's loop).
+    """Posts copies over one shared HTTP client (made on first use, on the dispatcher's loop).
 
     Args:
         secret: The HMAC key (never shown).
@@ -123,7 +125,7 @@ class WebhookChannel:
         allow_private: Allow non-global targets.
         timeout_s: Timeout for each request.
         concurrency: Connections at most.
-        resolver: The DNS resolver (aiohttp's default when None; tests inject one).
+        resolver: Resolves host names (``loop.getaddrinfo`` when None; tests inject one).
         socket_factory: The guard that checks each address before connecting (tests wrap it).
     """
 
@@ -135,7 +137,7 @@ class WebhookChannel:
         allow_private: bool = False,
         timeout_s: float = 10.0,
         concurrency: int = 10,
-        resolver: AbstractResolver | None = None,
+        resolver: Resolver | None = None,
         socket_factory: GuardedSocketFactory | None = None,
     ) -> None:
         self._secret = secret
@@ -145,30 +147,23 @@ class WebhookChannel:
         self.concurrency = concurrency
         self.guard = socket_factory or GuardedSocketFactory(allow_private=allow_private)
         self._resolver = resolver
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpClient | None = None
         self._memo: dict[int, tuple[object, str]] = {}
 
     def __repr__(self) -> str:
         flags = f"require_https={self.require_https}, allow_private={self.allow_private}"
         return f"WebhookChannel(secret=<hidden>, {flags})"
 
-    def _open(self) -> aiohttp.ClientSession:
-        import aiohttp
-
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
+    def _open(self) -> HttpClient:
+        if self._client is None:
+            self._client = HttpClient(
                 limit=self.concurrency,
-                resolver=self._resolver,
+                timeout_s=self.timeout_s,
                 socket_factory=self.guard,
-                ttl_dns_cache=60,
+                resolver=self._resolver,
+                user_agent="cssc-core-webhook",
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": "cssc-core-webhook", "Content-Type": "application/json"},
-            )
-        return self._session
+        return self._client
 
     def sign(self, body: bytes) -> str:
         """The signature header's value for a body: ``sha256=<hex>``."""
@@ -176,12 +171,10 @@ class WebhookChannel:
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
         """Posts every copy of the batch concurrently."""
-        session = self._open()
-        return await asyncio.gather(*(self._post(session, item) for item in batch))
+        client = self._open()
+        return await asyncio.gather(*(self._post(client, item) for item in batch))
 
-    async def _post(self, session: aiohttp.ClientSession, item: Outgoing) -> SendResult:
-        import aiohttp
-
+    async def _post(self, client: HttpClient, item: Outgoing) -> SendResult:
         try:
             check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
         except ForbiddenAddressError as error:
@@ -193,23 +186,23 @@ class WebhookChannel:
             "X-CSSC-Delivery": item.delivery,
         }
         try:
-            async with session.post(
-                item.address, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                return outcome(item.delivery, response.status, response.headers.get("Retry-After"))
+            response = await client.post(item.address, body, headers)
         except TimeoutError:
             return SendResult.temporary(item.delivery, "timed out")
-        except (aiohttp.ClientError, OSError) as error:
+        except InvalidRequestError as error:
+            return SendResult.permanent(item.delivery, f"webhook request refused: {error}")
+        except OSError as error:
             forbidden = find_forbidden(error)
             if forbidden is not None:
                 return SendResult.permanent(item.delivery, f"webhook URL refused: {forbidden}")
             return SendResult.temporary(item.delivery, type(error).__name__)
+        return outcome(item.delivery, response.status, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
-        """Closes the session and its connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Closes the client and its connections."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
 
 def _flag(settings: ChannelSettings, key: str, default: bool) -> bool:
@@ -232,15 +225,8 @@ def make_channel(settings: ChannelSettings) -> WebhookChannel:
     """Checks the settings, reads the signing key from the environment, and makes the sender.
 
     Raises:
-        PluginError: when aiohttp is not installed (``pip install 'cssc_core[webhook]'``).
         ValidationError: for a malformed setting or an unset environment variable.
     """
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        raise PluginError(
-            "the webhook channel needs aiohttp: install it with pip install 'cssc_core[webhook]'"
-        ) from None
     return WebhookChannel(
         secret=settings.secret("secret").encode(),
         require_https=_flag(settings, "require_https", True),

@@ -1,0 +1,491 @@
+"""A small HTTP/1.1 client for channels that POST: small bodies out, a status back, connections kept.
+
+Why not aiohttp: on a national cascade the HTTP client's CPU per request was the largest single
+cost, and aiohttp's general machinery (sessions, tracing, cookie and proxy handling, multidicts,
+a task per timeout) spends most of it on features a channel never uses. This client does one job
+on asyncio's transports and protocols; measured by ``python -m benchmarks channels`` (see
+``docs/channels.md``), the webhook channel on it delivers several times as many copies a second as
+raw aiohttp POSTs of prebuilt bodies do.
+
+What it does:
+
+- keeps a pool of keep-alive connections per origin (scheme, host, port), at most ``limit`` in
+  all; requests wait for a connection in the order they came;
+- ``https`` with certificate and host name checked (``ssl.create_default_context()`` unless a
+  context is given), and ``http``: which of the two a channel allows is the channel's decision;
+- resolves a name itself, has the SSRF guard (:class:`~cssc_core.channels.ssrf.GuardedSocketFactory`)
+  check every resolved address before a socket is made for it, and connects to that very address,
+  so there is no second lookup that DNS rebinding could answer differently;
+- never follows redirects (a 3xx is returned), keeps no cookies, reads no proxy settings;
+- times each request as a whole, from its connection being opened or taken from the pool to the
+  end of the response; the wait for a free connection is not counted, so that a queue behind one
+  slow server does not time out requests that were never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlsplit
+
+from cssc_core.channels.http_parser import (
+    ConnectionDroppedError,
+    HttpError,
+    MalformedResponseError,
+    Response,
+    ResponseParser,
+    ResponseTooLargeError,
+)
+from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
+from cssc_core.errors import CsscError
+
+__all__ = [
+    "AddrInfo",
+    "ConnectionDroppedError",
+    "HttpClient",
+    "HttpError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "Resolver",
+    "Response",
+    "ResponseTooLargeError",
+]
+
+AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
+"""One address of a name, as ``getaddrinfo`` gives it: ``(family, type, proto, canonname, sockaddr)``."""
+
+Resolver = Callable[[str, int], Awaitable[Sequence[AddrInfo]]]
+"""Resolves ``(host, port)`` to addresses (``loop.getaddrinfo`` unless a test injects one)."""
+
+Origin = tuple[str, str, int]
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f]")
+# Headers the client writes itself: a caller's copy would make two, which receivers read differently.
+_RESERVED = frozenset(
+    {"host", "content-length", "transfer-encoding", "content-type", "connection", "user-agent"}
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class InvalidRequestError(CsscError, ValueError):
+    """The request cannot be sent as asked: a malformed URL, or a header with CR, LF or NUL."""
+
+
+class _Target(NamedTuple):
+    origin: Origin
+    prefix: str  # the request line and the fixed headers
+
+
+def _target(url: str, user_agent: str) -> _Target:
+    if _UNSAFE_URL.search(url):
+        raise InvalidRequestError("the URL holds spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as error:
+        raise InvalidRequestError(f"not a valid URL: {error}") from None
+    if parts.scheme not in _DEFAULT_PORTS or not host:
+        raise InvalidRequestError("not an http or https URL with a host")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidRequestError("the host name is not a valid international name") from None
+    port = port or _DEFAULT_PORTS[parts.scheme]
+    authority = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS[parts.scheme]:
+        authority = f"{authority}:{port}"
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        path = f"{path}?{quote(parts.query, safe='/?%:@!$&()*+,;=-._~')}"
+    prefix = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {user_agent}\r\n"
+    return _Target((parts.scheme, host, port), prefix)
+
+
+def _check_header(name: str, value: str) -> None:
+    if not _TOKEN.fullmatch(name):
+        raise InvalidRequestError(f"not a valid header name: {name!r}")
+    if name.lower() in _RESERVED:
+        raise InvalidRequestError(f"the client writes the {name} header itself")
+    if _UNSAFE_VALUE.search(value):
+        raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: carries one request at a time and reads its response."""
+
+    def __init__(self, client: HttpClient, origin: Origin) -> None:
+        self.client = client
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.requests = 0
+        self.idle = False
+        self.reusable = False
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiter: asyncio.Future[Response] | None = None
+        self._parser: ResponseParser | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
+        """Sends a request; the future gets its response (or the error that ended the exchange)."""
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        self.requests += 1
+        self.reusable = False
+        self._waiter = waiter = loop.create_future()
+        self._parser = ResponseParser(self.client.head_limit, self.client.body_limit)
+        self._timer = loop.call_at(deadline, self._timed_out)
+        self.transport.write(data)
+        return waiter
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        if parser is None or self._waiter is None:
+            self.abort()  # bytes nobody asked for: the connection can no longer be trusted
+            return
+        try:
+            done = parser.feed(data)
+        except HttpError as error:
+            self._finish(error)
+            return
+        if done:
+            assert parser.response is not None
+            self.reusable = parser.response.keep_alive and not parser.extra
+            self._finish(parser.response)
+
+    def eof_received(self) -> bool:
+        return False  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reusable = False
+        self.client._all.discard(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.idle:
+            self.client._lost_idle(self)
+        elif self._waiter is not None:
+            parser = self._parser
+            assert parser is not None
+            if exc is None and parser.feed_eof() and parser.response is not None:
+                self._finish(parser.response)
+                return
+            dropped = ConnectionDroppedError(
+                "the connection was reset" if exc else "the connection closed before the response ended",
+                before_response=not parser.started,
+            )
+            dropped.__cause__ = exc
+            self._finish(dropped)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._finish(TimeoutError("the request timed out"))
+        self.abort()
+
+    def _finish(self, outcome: Response | BaseException) -> None:
+        waiter, self._waiter, self._parser = self._waiter, None, None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if waiter is None or waiter.done():
+            return
+        if isinstance(outcome, BaseException):
+            self.reusable = False
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+
+    def abort(self) -> None:
+        """Drops the connection at once."""
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class HttpClient:
+    """POSTs small bodies over pooled keep-alive HTTP/1.1 connections.
+
+    Make it on the event loop that will use it; close it with :meth:`aclose`.
+
+    Args:
+        limit: Connections open at most, over every origin.
+        timeout_s: For each request: connecting (when it needs a connection), sending, the response.
+        socket_factory: Makes the socket for each resolved address; the SSRF guard (the default
+            guard refuses every non-global address).
+        resolver: Resolves a host name (``loop.getaddrinfo`` when None); IP literals are not looked up.
+        ssl_context: For ``https`` (``ssl.create_default_context()``, made on first use, when None).
+        user_agent: The ``User-Agent`` header.
+        head_limit: Bytes a response head may take.
+        body_limit: Bytes a response body may take (it is read and discarded).
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = 10,
+        timeout_s: float = 10.0,
+        socket_factory: Callable[[AddrInfo], socket.socket] | None = None,
+        resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        user_agent: str = "cssc-core",
+        head_limit: int = 64 * 1024,
+        body_limit: int = 1024 * 1024,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        _check_header("X-User-Agent", user_agent)
+        self.limit = limit
+        self.timeout_s = timeout_s
+        self.socket_factory = socket_factory or GuardedSocketFactory()
+        self.head_limit = head_limit
+        self.body_limit = body_limit
+        self._resolver = resolver
+        self._ssl_context = ssl_context
+        self._user_agent = user_agent
+        self._targets: dict[str, _Target] = {}
+        self._names: set[str] = set()
+        self._idle: dict[Origin, list[_Connection]] = {}
+        self._all: set[_Connection] = set()
+        self._open = 0  # connections open or being opened: the slots taken
+        self._waiters: deque[tuple[Origin, asyncio.Future[_Connection | None]]] = deque()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"HttpClient(limit={self.limit}, open={self._open}, waiting={len(self._waiters)})"
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        content_type: str = "application/json",
+    ) -> Response:
+        """POSTs ``body`` to ``url``; the response's status and head, whatever the status.
+
+        Raises:
+            InvalidRequestError: for a malformed URL or header (nothing is sent).
+            ForbiddenAddressError: when the guard refused every address of the host.
+            TimeoutError: when the request took longer than ``timeout_s``.
+            HttpError: for a malformed or oversized response, or a dropped connection.
+            OSError: when no connection could be made.
+        """
+        if self._closed:
+            raise RuntimeError("the HTTP client is closed")
+        target = self._targets.get(url)
+        if target is None:
+            target = _target(url, self._user_agent)
+            if len(self._targets) >= 4096:
+                self._targets.clear()
+            self._targets[url] = target
+        parts = [target.prefix, f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"]
+        if _UNSAFE_VALUE.search(content_type):
+            raise InvalidRequestError("the content type holds CR, LF or NUL")
+        for name, value in (headers or {}).items():
+            if name not in self._names:
+                _check_header(name, "")
+                self._names.add(name)
+            if _UNSAFE_VALUE.search(value):
+                raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
+            parts.append(f"{name}: {value}\r\n")
+        parts.append("\r\n")
+        try:
+            data = "".join(parts).encode("latin-1") + body
+        except UnicodeEncodeError:
+            raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
+        return await self._exchange(target.origin, data)
+
+    async def _exchange(self, origin: Origin, data: bytes) -> Response:
+        connection = await self._acquire(origin)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        try:
+            if connection is None:
+                connection = await self._connect(origin, deadline)
+            try:
+                response = await connection.request(data, deadline)
+            except ConnectionDroppedError as error:
+                # The keep-alive race: a server may close an idle connection just as a request is
+                # written to it, and the request is lost unread. On a reused connection that failed
+                # before any byte of a response, send it once more on a new connection. POSTs are
+                # not idempotent in general; the channels' are, as each carries an Idempotency-Key
+                # the receiver deduplicates on (and delivery is at least once anyway).
+                if connection.requests > 1 and error.before_response and not self._closed:
+                    connection = await self._connect(origin, deadline)
+                    response = await connection.request(data, deadline)
+                else:
+                    raise
+        except BaseException:
+            if connection is not None:
+                connection.abort()
+            self._free_slot()
+            raise
+        if connection.reusable and not self._closed:
+            self._release(connection)
+        else:
+            connection.abort()
+            self._free_slot()
+        return response
+
+    # --- the pool ---------------------------------------------------------------------------
+
+    async def _acquire(self, origin: Origin) -> _Connection | None:
+        """An idle connection to ``origin``, or None: a slot to open a new one in."""
+        while self._waiters and self._waiters[0][1].done():
+            self._waiters.popleft()  # gave up waiting; left in the line they would stall it
+        if not self._waiters:
+            idle = self._idle.get(origin)
+            while idle:
+                connection = idle.pop()
+                # One closing already stays marked idle: its connection_lost frees its slot.
+                if connection.transport is not None and not connection.transport.is_closing():
+                    connection.idle = False
+                    return connection
+            if self._open < self.limit:
+                self._open += 1
+                return None
+            if self._evict_idle():
+                return None
+        waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((origin, waiter))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Handed a connection or a slot just as it was cancelled: pass it on.
+                given = waiter.result()
+                if given is None:
+                    self._free_slot()
+                else:
+                    self._release(given)
+            raise
+
+    def _evict_idle(self) -> bool:
+        """Closes an idle connection to some other origin, keeping its slot for the caller."""
+        for idle in self._idle.values():
+            while idle:
+                connection = idle.pop()
+                if connection.transport is not None and not connection.transport.is_closing():
+                    connection.idle = False
+                    connection.abort()
+                    return True
+        return False
+
+    def _next_waiter(self) -> tuple[Origin, asyncio.Future[_Connection | None]] | None:
+        while self._waiters:
+            origin, waiter = self._waiters.popleft()
+            if not waiter.done():
+                return origin, waiter
+        return None
+
+    def _release(self, connection: _Connection) -> None:
+        """Hands a connection that finished a request to the next waiter, or keeps it idle."""
+        nxt = self._next_waiter()
+        if nxt is None:
+            connection.idle = True
+            self._idle.setdefault(connection.origin, []).append(connection)
+        elif nxt[0] == connection.origin:
+            nxt[1].set_result(connection)
+        else:
+            # The next in line wants another origin and every slot is taken: this slot is theirs.
+            connection.abort()
+            nxt[1].set_result(None)
+
+    def _free_slot(self) -> None:
+        nxt = self._next_waiter()
+        if nxt is None:
+            self._open -= 1
+        else:
+            nxt[1].set_result(None)
+
+    def _lost_idle(self, connection: _Connection) -> None:
+        """An idle connection closed (the server's keep-alive timeout): its slot is free."""
+        connection.idle = False
+        idle = self._idle.get(connection.origin)
+        if idle and connection in idle:
+            idle.remove(connection)
+        self._free_slot()
+
+    # --- connecting -------------------------------------------------------------------------
+
+    async def _resolve(self, host: str, port: int) -> Sequence[AddrInfo]:
+        try:
+            # An IP literal: no lookup (and no network I/O: AI_NUMERICHOST only parses).
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            pass
+        if self._resolver is not None:
+            return await self._resolver(host, port)
+        return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+    async def _connect(self, origin: Origin, deadline: float) -> _Connection:
+        """A new connection to the first address of ``origin`` that the guard allows and answers."""
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        context = None
+        if scheme == "https":
+            if self._ssl_context is None:
+                self._ssl_context = ssl.create_default_context()
+            context = self._ssl_context
+        refused: ForbiddenAddressError | None = None
+        failed: OSError | None = None
+        async with asyncio.timeout_at(deadline):
+            for info in await self._resolve(host, port):
+                try:
+                    sock = self.socket_factory(info)  # the guard: raises before a socket exists
+                except ForbiddenAddressError as error:
+                    refused = refused or error
+                    continue
+                except OSError as error:
+                    failed = error
+                    continue
+                try:
+                    sock.setblocking(False)
+                    await loop.sock_connect(sock, info[4])
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(self, origin),
+                        sock=sock,
+                        ssl=context,
+                        server_hostname=host if context else None,
+                    )
+                except OSError as error:
+                    sock.close()
+                    failed = error
+                    continue
+                except BaseException:
+                    sock.close()
+                    raise
+                self._all.add(connection)
+                return connection
+        if failed is not None:
+            raise failed
+        if refused is not None:
+            raise refused
+        raise OSError(f"no address found for {host}")
+
+    async def aclose(self) -> None:
+        """Closes every connection, idle or busy, and refuses further requests."""
+        self._closed = True
+        for origin, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(
+                    ConnectionDroppedError(f"the client closed ({origin[1]})", before_response=True)
+                )
+        self._waiters.clear()
+        connections = list(self._all)
+        self._idle.clear()
+        for connection in connections:
+            connection.idle = False
+            connection.abort()
+        if connections:
+            # Wait for the transports to let go of their sockets, so that nothing is left unclosed.
+            await asyncio.wait([c.closed for c in connections], timeout=5)

@@ -1,0 +1,529 @@
+"""The HTTP client against scripted servers on loopback: pooling, framing, limits, failures, TLS, SSRF."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cssc_core.channels.http import (
+    AddrInfo,
+    ConnectionDroppedError,
+    HttpClient,
+    InvalidRequestError,
+    MalformedResponseError,
+    Response,
+    ResponseTooLargeError,
+)
+from cssc_core.channels.http_parser import ResponseParser
+from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
+from tests.channels.raw_server import LOOPBACK, Request, Server, answering, reply, reset, serve
+
+
+class Recorder:
+    """A socket factory recording each address it is asked for, then making the socket."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def __call__(self, info: tuple[Any, ...]) -> socket.socket:
+        self.attempts.append(str(info[4][0]))
+        return socket.socket(info[0], info[1], info[2])
+
+
+def resolver(
+    table: dict[str, str], lookups: list[str] | None = None
+) -> Callable[..., Awaitable[list[AddrInfo]]]:
+    """Resolves names from ``table``; nothing asks DNS."""
+
+    async def resolve(host: str, port: int) -> list[AddrInfo]:
+        if lookups is not None:
+            lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (table[host], port))]
+
+    return resolve
+
+
+def client(limit: int = 4, timeout_s: float = 5.0, **options: Any) -> HttpClient:
+    options.setdefault("socket_factory", GuardedSocketFactory(allow_private=True))
+    return HttpClient(limit=limit, timeout_s=timeout_s, **options)
+
+
+async def post_all(http: HttpClient, urls: list[str]) -> list[Response | BaseException]:
+    try:
+        return await asyncio.gather(*(http.post(url, b'{"n": 1}') for url in urls), return_exceptions=True)
+    finally:
+        await http.aclose()
+
+
+def test_connections_are_kept_alive_and_reused() -> None:
+    async def run() -> tuple[Server, list[Response]]:
+        async with serve(answering(reply(200, "X-Seen: yes\r\n", b"hello"))) as server:
+            http = client(limit=3)
+            try:
+                responses = [
+                    await http.post(server.url(), b"{}", {"Idempotency-Key": "k"}) for _ in range(10)
+                ]
+                responses += await asyncio.gather(*(http.post(server.url(), b"{}") for _ in range(20)))
+            finally:
+                await http.aclose()
+            return server, responses
+
+    server, responses = asyncio.run(run())
+    assert {(r.status, r.headers["x-seen"], r.keep_alive) for r in responses} == {(200, "yes", True)}
+    assert len(server.requests) == 30
+    assert server.connections <= 3
+    assert server.closed_by_client == server.connections  # aclose closed every one of them
+    first = server.requests[0]
+    assert first.line == "POST /hook HTTP/1.1"
+    assert first.headers["host"] == f"{LOOPBACK}:{server.port}"
+    assert first.headers["content-type"] == "application/json"
+    assert first.headers["idempotency-key"] == "k"
+    assert first.body == b"{}"
+
+
+def test_connections_never_exceed_the_limit() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.02)
+        writer.write(reply())
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answer) as server:
+            return server, await post_all(client(limit=2), [server.url()] * 12)
+
+    server, responses = asyncio.run(run())
+    assert {r.status for r in responses if isinstance(r, Response)} == {204}
+    assert len(responses) == 12
+    assert server.most_open == server.connections == 2
+
+
+def test_requests_wait_their_turn_across_origins() -> None:
+    order: list[str] = []
+
+    def named(name: str) -> Callable[[Request, asyncio.StreamWriter], Awaitable[None]]:
+        async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+            order.append(f"{name}{request.body.decode()}")
+            await asyncio.sleep(0.01)
+            writer.write(reply())
+
+        return answer
+
+    async def run() -> None:
+        async with serve(named("a")) as a, serve(named("b")) as b:
+            http = client(limit=1)
+            try:
+                calls = [http.post(a.url(), b"1"), http.post(b.url(), b"2"), http.post(a.url(), b"3")]
+                await asyncio.gather(*calls)
+            finally:
+                await http.aclose()
+
+    asyncio.run(run())
+    assert order == ["a1", "b2", "a3"]  # the second request to a did not jump the queue
+
+
+@pytest.mark.parametrize(
+    ("data", "reusable"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", True),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n"
+            + b"z" * 16
+            + b"\r\n0\r\nT: 1\r\n\r\n",
+            True,
+        ),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", False),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ],
+    ids=["content-length", "chunked", "interim-100", "connection-close", "http-1.0"],
+)
+def test_response_framings(data: bytes, reusable: bool) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        for i in range(0, len(data), 7):  # in pieces, so the parser sees every split
+            writer.write(data[i : i + 7])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    async def run() -> tuple[Server, list[Response]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                return server, [await http.post(server.url(), b"x") for _ in range(3)]
+            finally:
+                await http.aclose()
+
+    server, responses = asyncio.run(run())
+    assert {r.status for r in responses} == {200}
+    assert server.connections == (1 if reusable else 3)
+
+
+def test_a_body_delimited_by_the_close_ends_there() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 201 Created\r\nRetry-After: 3\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    async def run() -> tuple[Server, list[Response]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                return server, [await http.post(server.url(), b"x") for _ in range(2)]
+            finally:
+                await http.aclose()
+
+    server, responses = asyncio.run(run())
+    assert [(r.status, r.keep_alive, r.headers["retry-after"]) for r in responses] == [(201, False, "3")] * 2
+    assert server.connections == 2
+
+
+MALFORMED = {
+    "http2": b"HTTP/2 200 OK\r\n\r\n",
+    "short-status": b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+    "not-http": b"ICY 200 OK\r\n\r\n",
+    "bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+    "nul": b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
+    "space-before-colon": b"HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n",
+    "folded": b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    "two-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "length-and-chunked": b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "signed-length": b"HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\na",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "long-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n0\r\n\r\n",
+    "switching": b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_responses_are_errors_and_the_connection_is_dropped(data: bytes) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(data if request.connection == 0 else reply())
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                first = await asyncio.gather(http.post(server.url(), b"x"), return_exceptions=True)
+                return server, [*first, await http.post(server.url(), b"x")]
+            finally:
+                await http.aclose()
+
+    server, (first, second) = asyncio.run(run())
+    assert isinstance(first, MalformedResponseError)
+    assert isinstance(second, Response)
+    assert second.status == 204
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"p" * 70_000 + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"10000\r\n" + b"x" * 65536 + b"\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 70_000,
+    ],
+    ids=["head", "content-length", "chunked", "until-close"],
+)
+def test_oversized_responses_are_refused(data: bytes) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+
+    async def run() -> BaseException | Response:
+        async with serve(answer) as server:
+            http = client(head_limit=64 * 1024, body_limit=32 * 1024)
+            (result,) = await post_all(http, [server.url()])
+            return result
+
+    assert isinstance(asyncio.run(run()), ResponseTooLargeError)
+
+
+def test_an_idle_connection_the_server_closed_is_not_used_again() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(reply())
+        await writer.drain()
+        writer.close()  # keep-alive promised, then closed while idle
+
+    async def run() -> Server:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                for _ in range(3):
+                    assert (await http.post(server.url(), b"x")).status == 204
+                    await asyncio.sleep(0.05)
+            finally:
+                await http.aclose()
+            return server
+
+    server = asyncio.run(run())
+    assert len(server.requests) == server.connections == 3
+
+
+def test_a_request_lost_on_a_reused_connection_is_sent_once_more_on_a_new_one() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.index == 1:  # the race: the server closed as the second request arrived
+            writer.close()
+        else:
+            writer.write(reply())
+
+    async def run() -> tuple[Server, list[Response]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                return server, [await http.post(server.url(), b"x") for _ in range(3)]
+            finally:
+                await http.aclose()
+
+    server, responses = asyncio.run(run())
+    assert [r.status for r in responses] == [204] * 3
+    assert [(r.connection, r.index) for r in server.requests] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
+
+
+def test_a_request_lost_on_a_new_connection_is_an_error_not_retried() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async def run() -> tuple[Server, BaseException | Response]:
+        async with serve(answer) as server:
+            (result,) = await post_all(client(), [server.url()])
+            return server, result
+
+    server, result = asyncio.run(run())
+    assert isinstance(result, ConnectionDroppedError)
+    assert result.before_response
+    assert len(server.requests) == 1
+
+
+def test_a_reset_mid_response_is_an_error_not_retried() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.index == 0:
+            writer.write(reply())
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        reset(writer)
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            first = await http.post(server.url(), b"x")
+            return server, [first, *await post_all(http, [server.url()])]
+
+    server, (_, second) = asyncio.run(run())
+    assert isinstance(second, ConnectionDroppedError)
+    assert not second.before_response
+    assert len(server.requests) == 2
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    async def run() -> tuple[BaseException | Response, float]:
+        async with serve(answer) as server:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            (result,) = await post_all(client(timeout_s=0.3), [server.url()])
+            return result, loop.time() - start
+
+    result, elapsed = asyncio.run(run())
+    assert isinstance(result, TimeoutError)
+    assert elapsed < 5
+
+
+def test_redirects_are_returned_not_followed() -> None:
+    async def run() -> tuple[Server, BaseException | Response]:
+        found = reply(302, "Location: http://169.254.169.254/latest/meta-data/\r\n")
+        async with serve(answering(found)) as server:
+            (result,) = await post_all(client(), [server.url()])
+            return server, result
+
+    server, result = asyncio.run(run())
+    assert isinstance(result, Response)
+    assert result.status == 302
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Note": "a\r\nX-Injected: 1"},
+        {"X-Note": "a\nb"},
+        {"X-Note": "nul\x00"},
+        {"X Note": "name with a space"},
+        {"X-Note:": "colon"},
+        {"Content-Length": "0"},
+        {"Host": "elsewhere.example"},
+        {"Transfer-Encoding": "chunked"},
+    ],
+)
+def test_headers_that_would_break_the_request_are_refused_before_connecting(headers: dict[str, str]) -> None:
+    async def run() -> tuple[Server, BaseException | None]:
+        async with serve(answering(reply())) as server:
+            http = client()
+            try:
+                await http.post(server.url(), b"x", headers)
+            except InvalidRequestError as error:
+                return server, error
+            finally:
+                await http.aclose()
+            return server, None
+
+    server, error = asyncio.run(run())
+    assert isinstance(error, InvalidRequestError)
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/x", "http:///x", "http://exa mple.org/", "http://h.example:99999/"]
+)
+def test_urls_the_client_cannot_request_are_refused(url: str) -> None:
+    async def run() -> None:
+        http = client()
+        try:
+            await http.post(url, b"x")
+        finally:
+            await http.aclose()
+
+    with pytest.raises(InvalidRequestError):
+        asyncio.run(run())
+
+
+def test_a_refused_address_never_gets_a_socket() -> None:
+    recorder, lookups = Recorder(), []
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answering(reply())) as server:
+            http = client(
+                socket_factory=GuardedSocketFactory(allow_private=False, inner=recorder),
+                resolver=resolver({"hooks.member.example": LOOPBACK}, lookups),
+            )
+            urls = [server.url(), server.url(host="hooks.member.example")]
+            return server, await post_all(http, urls)
+
+    server, results = asyncio.run(run())
+    assert all(isinstance(r, ForbiddenAddressError) for r in results), results
+    assert "loopback" in str(results[1])
+    assert recorder.attempts == []
+    assert lookups == ["hooks.member.example"]  # a literal address is never looked up
+    assert server.connections == 0
+
+
+def test_the_address_checked_is_the_address_connected_to() -> None:
+    recorder = Recorder()
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answering(reply())) as server:
+            http = client(
+                socket_factory=GuardedSocketFactory(allow_private=True, inner=recorder),
+                resolver=resolver({"hooks.member.example": LOOPBACK}),
+            )
+            return server, await post_all(http, [server.url(host="hooks.member.example")] * 3)
+
+    server, results = asyncio.run(run())
+    assert {r.status for r in results if isinstance(r, Response)} == {204}
+    assert recorder.attempts == [LOOPBACK] * server.connections
+    assert server.requests[0].headers["host"] == f"hooks.member.example:{server.port}"
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for 127.0.0.1 and localhost, and a client context trusting it."""
+    trustme = pytest.importorskip("trustme", reason="trustme makes the test certificate authority")
+    authority = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(LOOPBACK, "localhost").configure_cert(server)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return server, ssl.create_default_context(cafile=str(ca_file))
+
+
+def test_https_checks_the_certificate_and_the_host_name(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_context, client_context = tls
+    names = resolver({"localhost": LOOPBACK, "other.example": LOOPBACK})
+
+    async def run() -> tuple[Server, list[Response | BaseException]]:
+        async with serve(answering(reply(201)), ssl_context=server_context) as server:
+            trusting = client(ssl_context=client_context, resolver=names)
+            results = await post_all(
+                trusting,
+                [server.url(scheme="https"), server.url(scheme="https", host="localhost")] * 3
+                + [server.url(scheme="https", host="other.example")],
+            )
+            results += await post_all(client(), [server.url(scheme="https")])  # the system's CAs
+            return server, results
+
+    server, results = asyncio.run(run())
+    assert [r.status for r in results[:6] if isinstance(r, Response)] == [201] * 6
+    assert isinstance(results[6], ssl.SSLCertVerificationError)  # a name the certificate lacks
+    assert isinstance(results[7], ssl.SSLCertVerificationError)  # a CA the system does not trust
+    assert len(server.requests) == 6
+
+
+def test_a_closed_client_refuses_requests() -> None:
+    async def run() -> None:
+        http = client()
+        await http.aclose()
+        await http.post("http://127.0.0.1:1/", b"x")
+
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", 204),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 200),
+        (b"HTTP/1.1 503 \r\nRetry-After: 5\r\nContent-Length: 1\r\n\r\nx", 503),
+        (b"HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", 404),
+        (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200),
+    ],
+)
+def test_the_parser_reads_a_response_fed_a_byte_at_a_time(data: bytes, status: int) -> None:
+    whole, bytewise = ResponseParser(), ResponseParser()
+    assert whole.feed(data)
+    done = [bytewise.feed(data[i : i + 1]) for i in range(len(data))]
+    assert done[-1]
+    assert not any(done[:-1])
+    assert whole.response == bytewise.response
+    assert whole.response is not None
+    assert whole.response.status == status
+    assert not whole.extra
+    assert not bytewise.extra
+
+
+def test_bytes_after_the_response_make_the_connection_unusable() -> None:
+    parser = ResponseParser()
+    assert parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n")
+    assert parser.extra
+
+
+def test_a_request_that_gives_up_waiting_leaves_the_queue_moving() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.1)
+        writer.write(reply())
+
+    async def run() -> tuple[Server, int, Response]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                first = asyncio.ensure_future(http.post(server.url(), b"1"))
+                await asyncio.sleep(0.01)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(http.post(server.url(), b"2"), 0.02)
+                await first
+                third = await asyncio.wait_for(http.post(server.url(), b"3"), 2)
+                return server, len(http._waiters), third
+            finally:
+                await http.aclose()
+
+    server, waiting, third = asyncio.run(run())
+    assert third.status == 204
+    assert waiting == 0
+    assert [r.body for r in server.requests] == [b"1", b"3"]
