@@ -44,6 +44,8 @@ from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryStatus, De
 __all__ = ["Dispatcher"]
 
 _MAX_BATCH = 100
+_LINGER_S = 0.05
+"""How long results wait for others to be recorded with them (seconds of real time)."""
 
 
 def _results(answer: object) -> list[SendResult]:
@@ -77,6 +79,8 @@ class Dispatcher:
         progress: Told how many deliveries each recorded batch settled.
         monotonic: The clock of rate-limited channels' token buckets.
         sleep: How rate-limited channels wait.
+        linger_s: How long the results of a call that returned wait for other calls' results to
+            be recorded in the same transaction; a crash in that time sends them again.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class Dispatcher:
         progress: Callable[[int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        linger_s: float = _LINGER_S,
     ) -> None:
         self._store = store
         self._host = host
@@ -111,6 +116,7 @@ class Dispatcher:
         self._progress = progress
         self._monotonic = monotonic
         self._sleep = sleep
+        self._linger_s = linger_s
         self._senders: dict[str, Channel | str] = {}
         self._keys: dict[int, tuple[ChannelConfig, str]] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -279,13 +285,23 @@ class Dispatcher:
         calls: int,
         at: datetime,
     ) -> None:
-        # Each call's results are recorded as soon as it returns, so that a crash resends little.
-        # The calls that returned while a transaction was being written are recorded together in
-        # the next: one commit for many calls, however small each call was.
+        # Results are recorded soon after their call returns, so that a crash resends little: the
+        # calls that return within a short linger of the first unrecorded one are recorded together,
+        # one commit for many calls however small each was (a commit costs far more than a row).
+        loop = asyncio.get_running_loop()
         while calls:
             answers = [await returned.get()]
-            while not returned.empty():
-                answers.append(returned.get_nowait())
+            deadline = loop.time() + self._linger_s
+            while len(answers) < calls:
+                while not returned.empty():
+                    answers.append(returned.get_nowait())
+                left = deadline - loop.time()
+                if len(answers) >= calls or left <= 0:
+                    break
+                try:
+                    answers.append(await asyncio.wait_for(returned.get(), left))
+                except TimeoutError:
+                    break
             calls -= len(answers)
             self._record(
                 [delivery for deliveries, _ in answers for delivery in deliveries],
