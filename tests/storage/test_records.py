@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cssc_core.storage.records import (
     EPOCH,
@@ -98,6 +101,16 @@ def test_audit_details_lose_addresses(text: str) -> None:
         assert secret not in detail
     assert "[redacted]" in detail
     assert redact("timeout after 10s") == "timeout after 10s"
+
+
+@given(st.lists(st.text(max_size=12), min_size=4, max_size=4), st.booleans())
+def test_idempotency_keys_hash_the_identity_as_json(parts: list[str], with_cell: bool) -> None:
+    message, contact, channel, subject = parts
+    cell = ("EAST", channel) if with_cell else None
+    identity = [message, contact, channel, "relay-request", "/".join(cell) if cell else "", subject]
+    expected = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
+    key = make_idempotency_key(message, contact, channel, "relay-request", cell=cell, subject_contact=subject)
+    assert key == expected
 
 
 def test_a_cascade_stores_secrets_by_variable_name_only() -> None:

@@ -92,17 +92,25 @@ def initial_deliveries(ctx: CascadeContext, at: datetime) -> list[Delivery]:
     A recipient that must acknowledge gets its first channel only; a ``test`` message goes only to
     test contacts, and a recipient whose cells have no test ISL goes direct.
     """
-    deliveries: list[Delivery] = []
-    asked: set[Cell] = set()
+    direct: list[Delivery] = []
+    held: dict[Cell, list[Delivery]] = {}
     for recipient in ctx.recipients():
         if not ctx.eligible(recipient.contact):
             continue
         cells = ctx.cells_of(recipient)
-        deliveries.extend(
+        copies = (
             ctx.delivery(recipient.contact, c, at, held=bool(cells)) for c in ctx.first_channels(recipient)
         )
-        asked.update(cells)
-    for cell in sorted(asked):
+        if cells:
+            held.setdefault(cells[0], []).extend(copies)
+            for cell in cells[1:]:
+                held.setdefault(cell, [])
+        else:
+            direct.extend(copies)
+    # Written in this order, a cell's held copies lie side by side in the store, so that releasing,
+    # sending and recording them touches a few pages rather than one page per copy.
+    deliveries = direct + [copy for cell in sorted(held) for copy in held[cell]]
+    for cell in sorted(held):
         isl, channels = ctx.isls(cell)[0]
         deliveries.extend(
             ctx.delivery(isl, c, at, kind=DeliveryKind.RELAY_REQUEST, cell=cell) for c in channels

@@ -20,7 +20,15 @@ from typing import Any
 import attrs
 import cattrs
 
-from cssc_core.domain.models import Contact, Organisation, Region, Role, Sector
+from cssc_core.domain.models import (
+    Contact,
+    Language,
+    MembershipStatus,
+    Organisation,
+    Region,
+    Role,
+    Sector,
+)
 from cssc_core.domain.network import Network
 from cssc_core.formats._converter import ROLE_CLASSES
 
@@ -64,11 +72,16 @@ def converter() -> cattrs.Converter:
         date: lambda value, _: date.fromisoformat(value),
         date | None: _optional(date.fromisoformat),
         time: lambda value, _: time.fromisoformat(value),
+        Language: _enum_hook(Language),
+        MembershipStatus: _enum_hook(MembershipStatus),
     }
     for kind, hook in exact.items():
         convert.register_structure_hook_func(functools.partial(operator.eq, kind), hook)
-    convert.register_structure_hook_factory(
-        lambda kind: isinstance(kind, type) and issubclass(kind, enum.Enum), _enum_hook
+    # An organisation's contacts: each built by the generated structure function, straight.
+    contact = convert.get_structure_hook(Contact)
+    convert.register_structure_hook_func(
+        functools.partial(operator.eq, tuple[Contact, ...]),
+        lambda value, _: tuple([contact(item, Contact) for item in value]),
     )
     convert.register_unstructure_hook(date, date.isoformat)
     convert.register_unstructure_hook(time, time.isoformat)
