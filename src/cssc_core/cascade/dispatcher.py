@@ -124,15 +124,19 @@ class Dispatcher:
         self._signers: dict[AckSettings, AckSigner] = {}
         self._prepared: dict[tuple[str, str, bool], PreparedMessage] = {}
 
-    async def dispatch(self, at: datetime) -> int:
-        """Sends everything due by ``at``, as of ``at``; returns how many deliveries were claimed."""
+    async def dispatch(self, at: datetime, claimed: Sequence[Delivery] = ()) -> int:
+        """Sends ``claimed`` (from :meth:`claim`), then everything due by ``at``, as of ``at``; returns
+        how many deliveries were sent."""
         total = 0
+        batch = list(claimed)
         while True:
-            claimed = self._claim(at)
-            if not claimed:
-                return total
-            total += len(claimed)
-            await self._send(claimed, at)
+            if not batch:
+                batch = self._claim(at)
+                if not batch:
+                    return total
+            total += len(batch)
+            await self._send(batch, at)
+            batch = []
 
     async def aclose(self) -> None:
         """Closes every channel this dispatcher opened."""
@@ -145,32 +149,35 @@ class Dispatcher:
 
     def _claim(self, at: datetime) -> list[Delivery]:
         with self._work(at) as work:
-            # Events are processed at their own times, which may be behind the clock when a tick
-            # catches up; a lease runs from the clock's time, so it never lapses while being held.
-            behind = max((self._now() - at).total_seconds(), 0.0)
-            claimed = self._store.claim_due(at, self._batch_size, self._lease_s + behind, self._worker)
-            sendable: list[Delivery] = []
-            expired: dict[str, list[Delivery]] = {}
-            for delivery in claimed:
-                previous = delivery.history[-2].status if len(delivery.history) > 1 else None
-                if work.watched:
-                    work.changes.append(
-                        DeliveryStatusChange.of(
-                            delivery, delivery.message, previous, DeliveryStatus.SENDING, at
-                        )
-                    )
-                ctx = self._contexts(delivery.message)
-                if ctx is not None and ctx.expired(at):
-                    expired.setdefault(delivery.message, []).append(delivery)
-                    continue
-                if ctx is not None and delivery.attempts == 1:
-                    if delivery.kind is DeliveryKind.RELAY_REQUEST:
-                        relays.on_request_claimed(work, ctx, delivery)
-                    elif delivery.kind is DeliveryKind.MESSAGE:
-                        acks.on_copy_claimed(work, ctx, delivery)
-                sendable.append(delivery)
-            for message, deliveries in expired.items():
-                work.update(message, deliveries, DeliveryStatus.EXPIRED, "message expired")
+            return self.claim(work, at)
+
+    def claim(self, work: Work, at: datetime) -> list[Delivery]:
+        """Claims what is due by ``at`` in ``work``'s transaction; returns what is to be sent (copies
+        of expired messages are marked ``expired`` instead)."""
+        # Events are processed at their own times, which may be behind the clock when a tick
+        # catches up; a lease runs from the clock's time, so it never lapses while being held.
+        behind = max((self._now() - at).total_seconds(), 0.0)
+        claimed = self._store.claim_due(at, self._batch_size, self._lease_s + behind, self._worker)
+        sendable: list[Delivery] = []
+        expired: dict[str, list[Delivery]] = {}
+        for delivery in claimed:
+            previous = delivery.history[-2].status if len(delivery.history) > 1 else None
+            if work.watched:
+                work.changes.append(
+                    DeliveryStatusChange.of(delivery, delivery.message, previous, DeliveryStatus.SENDING, at)
+                )
+            ctx = self._contexts(delivery.message)
+            if ctx is not None and ctx.expired(at):
+                expired.setdefault(delivery.message, []).append(delivery)
+                continue
+            if ctx is not None and delivery.attempts == 1:
+                if delivery.kind is DeliveryKind.RELAY_REQUEST:
+                    relays.on_request_claimed(work, ctx, delivery)
+                elif delivery.kind is DeliveryKind.MESSAGE:
+                    acks.on_copy_claimed(work, ctx, delivery)
+            sendable.append(delivery)
+        for message, deliveries in expired.items():
+            work.update(message, deliveries, DeliveryStatus.EXPIRED, "message expired")
         return sendable
 
     # --- sending -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -46,7 +46,7 @@ from cssc_core.plugins.manager import PluginHost
 from cssc_core.routing.plan import RoutingPlan
 from cssc_core.routing.policy import RoutingPolicy
 from cssc_core.storage.protocol import Store
-from cssc_core.storage.records import CascadeRecord, DeliveryStatus
+from cssc_core.storage.records import CascadeRecord, Delivery, DeliveryStatus
 
 __all__ = ["CascadeEngine", "Progress", "RunReport", "SendReport"]
 
@@ -220,9 +220,11 @@ class CascadeEngine:
         self._refresh()
         return await self._run(until or self.clock.now())
 
-    async def _run(self, until: datetime) -> RunReport:
+    async def _run(self, until: datetime, claimed: Sequence[Delivery] = ()) -> RunReport:
         handled = dispatched = 0
         dispatcher = self._open_dispatcher()
+        if claimed:
+            dispatched += await dispatcher.dispatch(until, claimed)
         floor: datetime | None = None
         while True:
             due = self.store.next_due()
@@ -268,10 +270,14 @@ class CascadeEngine:
         # What fell due before the acknowledgement happened first (a timeout at +10m before an
         # acknowledgement at +12m), as it would have with a process running all along.
         await self._run(at)
+        dispatcher = self._open_dispatcher()
         with self._work(at) as work:
             new = acks.acknowledge(work, ctx, contact_id, via)
+            # What it made due (a released cell's copies) is claimed in the same transaction: the
+            # rows it just wrote are written again before the commit, not in a commit of their own.
+            claimed = dispatcher.claim(work, at) if new else []
         if new:
-            await self._run(at)
+            await self._run(at, claimed)
         return new
 
     def acknowledge_token(self, token: str, *, via: str | None = "link") -> tuple[AckClaim, bool]:
@@ -534,14 +540,16 @@ class CascadeEngine:
     def _fire_timers(self, at: datetime) -> int:
         fired = 0
         while due := self.store.due_timers(at, self.batch_size):
-            for timer in due:
-                ctx = self._context(timer.message)
-                with self._work(at) as work:
+            # A batch of timers in one transaction: thousands of acknowledgement timeouts fall due
+            # together on a national cascade, and a crash still leaves each either done or due.
+            with self._work(at) as work:
+                for timer in due:
+                    ctx = self._context(timer.message)
                     if ctx is None:
                         work.remove_timers(timer.message, [timer.id])
                     else:
                         timers.handle(work, ctx, timer)
-                fired += 1
+            fired += len(due)
         return fired
 
     def _dispatcher(self) -> Dispatcher:
