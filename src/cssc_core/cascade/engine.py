@@ -275,7 +275,7 @@ class CascadeEngine:
             new = acks.acknowledge(work, ctx, contact_id, via)
             # What it made due (a released cell's copies) is claimed in the same transaction: the
             # rows it just wrote are written again before the commit, not in a commit of their own.
-            claimed = dispatcher.claim(work, at) if new else []
+            claimed = dispatcher.claim(work, at) if work.releases else []
         if new:
             await self._run(at, claimed)
         return new

@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
-import attrs
-
 from cssc_core.domain.models import Contact, Organisation
 from cssc_core.domain.network import Network
 from cssc_core.errors import ConflictError, NotFoundError, StorageError, ValidationError
@@ -835,20 +833,13 @@ class SqliteStore:
             ).fetchall()
             line = _history_line(DeliveryStatus.SENDING, now_us, None)
             self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[0]) for row in rows))
-        claimed = []
-        for row in rows:
-            delivery = _delivery_from_row(row)
-            claimed.append(
-                attrs.evolve(
-                    delivery,
-                    status=DeliveryStatus.SENDING,
-                    attempts=delivery.attempts + 1,
-                    lease_owner=worker,
-                    lease_until=until,
-                    history=(*delivery.history, StatusChange(DeliveryStatus.SENDING, now)),
-                )
+        # Each row as the claim left it: status, attempts, lease and history (columns 9 to 16).
+        return [
+            _delivery_from_row(
+                (*row[:9], "sending", *row[10:12], row[12] + 1, worker, until_us, row[15], row[16] + line)
             )
-        return claimed
+            for row in rows
+        ]
 
     def _states(self, ids: Iterable[str]) -> dict[str, tuple[DeliveryStatus, str | None, datetime | None]]:
         states = {}
