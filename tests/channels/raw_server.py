@@ -13,6 +13,7 @@ import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import attrs
 
@@ -116,3 +117,14 @@ async def serve(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> As
         await listener.wait_closed()
         for _ in range(5):  # let the handlers see their connections end
             await asyncio.sleep(0)
+
+
+class Recorder:
+    """A socket factory recording each address it is asked for, then making the socket."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def __call__(self, info: tuple[Any, ...]) -> socket.socket:
+        self.attempts.append(str(info[4][0]))
+        return socket.socket(info[0], info[1], info[2])

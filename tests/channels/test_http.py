@@ -22,18 +22,7 @@ from cssc_core.channels.http import (
 )
 from cssc_core.channels.http_parser import ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
-from tests.channels.raw_server import LOOPBACK, Request, Server, answering, reply, reset, serve
-
-
-class Recorder:
-    """A socket factory recording each address it is asked for, then making the socket."""
-
-    def __init__(self) -> None:
-        self.attempts: list[str] = []
-
-    def __call__(self, info: tuple[Any, ...]) -> socket.socket:
-        self.attempts.append(str(info[4][0]))
-        return socket.socket(info[0], info[1], info[2])
+from tests.channels.raw_server import LOOPBACK, Recorder, Request, Server, answering, reply, reset, serve
 
 
 def resolver(
@@ -52,6 +41,16 @@ def resolver(
 def client(limit: int = 4, timeout_s: float = 5.0, **options: Any) -> HttpClient:
     options.setdefault("socket_factory", GuardedSocketFactory(allow_private=True))
     return HttpClient(limit=limit, timeout_s=timeout_s, **options)
+
+
+async def posts_in_turn(answer: Callable[..., Awaitable[None]], count: int) -> tuple[Server, list[Response]]:
+    """``count`` posts one after another on one connection slot to a server answering with ``answer``."""
+    async with serve(answer) as server:
+        http = client(limit=1)
+        try:
+            return server, [await http.post(server.url(), b"x") for _ in range(count)]
+        finally:
+            await http.aclose()
 
 
 async def post_all(http: HttpClient, urls: list[str]) -> list[Response | BaseException]:
@@ -149,15 +148,7 @@ def test_response_framings(data: bytes, reusable: bool) -> None:
             await writer.drain()
             await asyncio.sleep(0)
 
-    async def run() -> tuple[Server, list[Response]]:
-        async with serve(answer) as server:
-            http = client(limit=1)
-            try:
-                return server, [await http.post(server.url(), b"x") for _ in range(3)]
-            finally:
-                await http.aclose()
-
-    server, responses = asyncio.run(run())
+    server, responses = asyncio.run(posts_in_turn(answer, 3))
     assert {r.status for r in responses} == {200}
     assert server.connections == (1 if reusable else 3)
 
@@ -168,15 +159,7 @@ def test_a_body_delimited_by_the_close_ends_there() -> None:
         await writer.drain()
         writer.close()
 
-    async def run() -> tuple[Server, list[Response]]:
-        async with serve(answer) as server:
-            http = client(limit=1)
-            try:
-                return server, [await http.post(server.url(), b"x") for _ in range(2)]
-            finally:
-                await http.aclose()
-
-    server, responses = asyncio.run(run())
+    server, responses = asyncio.run(posts_in_turn(answer, 2))
     assert [(r.status, r.keep_alive, r.headers["retry-after"]) for r in responses] == [(201, False, "3")] * 2
     assert server.connections == 2
 
@@ -270,15 +253,7 @@ def test_a_request_lost_on_a_reused_connection_is_sent_once_more_on_a_new_one() 
         else:
             writer.write(reply())
 
-    async def run() -> tuple[Server, list[Response]]:
-        async with serve(answer) as server:
-            http = client(limit=1)
-            try:
-                return server, [await http.post(server.url(), b"x") for _ in range(3)]
-            finally:
-                await http.aclose()
-
-    server, responses = asyncio.run(run())
+    server, responses = asyncio.run(posts_in_turn(answer, 3))
     assert [r.status for r in responses] == [204] * 3
     assert [(r.connection, r.index) for r in server.requests] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
+from tests.channels.raw_server import Recorder
 from tests.channels.targets import HOSTILE_NAMES, HOSTILE_URLS
 from tests.plugins.channels.copies import make_copies
 from tests.plugins.channels.servers import WebhookSink, serve
@@ -50,17 +51,6 @@ class MapResolver:
             )
             for address in ([found] if isinstance(found, str) else found)
         ]
-
-
-class Recorder:
-    """A socket factory that records every socket it is asked for, then makes it."""
-
-    def __init__(self) -> None:
-        self.attempts: list[str] = []
-
-    def __call__(self, info: tuple[Any, ...]) -> socket.socket:
-        self.attempts.append(str(info[4][0]))
-        return socket.socket(info[0], info[1], info[2])
 
 
 def channel(
