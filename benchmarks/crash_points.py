@@ -33,30 +33,33 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.cascade.incident import INCIDENT_POLICY, message, person
+
 from cssc_core.cascade import CascadeEngine
 from cssc_core.channels import ChannelConfig, ChannelFile
 from cssc_core.domain.clock import FakeClock
 from cssc_core.domain.message import Message
-from cssc_core.domain.models import Contact, HubRole, IslRole, Organisation
+from cssc_core.domain.models import HubRole, IslRole, Organisation
 from cssc_core.domain.network import Network
-from cssc_core.formats.message import message_from_document
-from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 from cssc_core.reference import reference_regions, reference_sectors
 from cssc_core.storage.records import DeliveryStatus
 from cssc_core.storage.sqlite import SqliteStore
+from cssc_core.testing import T0
 
 __all__ = ["CrashPoint", "CrashReport", "main", "run_crash_points"]
 
-T0 = datetime(2019, 6, 12, 8, 0, tzinfo=UTC)
 
 WRITES = frozenset(
     {
@@ -79,45 +82,19 @@ WRITES = frozenset(
 )
 """The store methods that change what it holds; the child may be killed just before each."""
 
-POLICY = parse_policy_toml(
-    """
-format = "cssc-policy/1"
-[defaults]
-via = "isl"
-channels = ["email"]
-relay_deadline = "10m"
-
-[[routes]]
-name = "schools-acknowledge"
-select = { sectors = ["education"] }
-via = "direct"
-channels = ["email", "sms"]
-ack = "required"
-ack_timeout = "10m"
-"""
-)
-
-
-def _person(identifier: str, *channels: str) -> Contact:
-    return Contact(
-        id=identifier,
-        name=f"Person {identifier}",
-        email=f"{identifier}@example.org",
-        phone="+447400123456",
-        channels=channels or ("email",),
-    )
+POLICY = INCIDENT_POLICY
 
 
 def scenario_network() -> Network:
     """A retail cell whose lead releases, a faith cell left silent, a school that never acknowledges."""
     organisations = (
-        Organisation("retail-isls", "Retail ISLs", "EAST", ("retail",), contacts=(_person("isl-r1"),)),
-        Organisation("faith-isls", "Faith ISLs", "EAST", ("faith",), contacts=(_person("isl-f1"),)),
-        Organisation("hub", "Hub", "EAST", ("government",), contacts=(_person("hub-e"),)),
-        Organisation("shop", "Shop", "EAST", ("retail",), contacts=(_person("shop-a"), _person("shop-b"))),
-        Organisation("church", "Church", "EAST", ("faith",), contacts=(_person("church-a"),)),
+        Organisation("retail-isls", "Retail ISLs", "EAST", ("retail",), contacts=(person("isl-r1"),)),
+        Organisation("faith-isls", "Faith ISLs", "EAST", ("faith",), contacts=(person("isl-f1"),)),
+        Organisation("hub", "Hub", "EAST", ("government",), contacts=(person("hub-e"),)),
+        Organisation("shop", "Shop", "EAST", ("retail",), contacts=(person("shop-a"), person("shop-b"))),
+        Organisation("church", "Church", "EAST", ("faith",), contacts=(person("church-a"),)),
         Organisation(
-            "school", "School", "EAST", ("education",), contacts=(_person("school-a", "email", "sms"),)
+            "school", "School", "EAST", ("education",), contacts=(person("school-a", "email", "sms"),)
         ),
     )
     return Network(
@@ -134,22 +111,8 @@ def scenario_network() -> Network:
 
 def scenario_message(identifier: str = "msg-1", **fields: Any) -> Message:
     """The alert the scenario sends (or, with ``type`` and ``references``, its cancel)."""
-    document = {
-        "format": "cssc-message/1",
-        "id": identifier,
-        "sender": "NCTPHQ",
-        "sent": T0.isoformat(),
-        "status": "actual",
-        "type": "alert",
-        "marking": "TLP:GREEN",
-        "category": "security",
-        "urgency": "expected",
-        "severity": "moderate",
-        "certainty": "likely",
-        "headline": "Suspicious item",
-        "audience": {"organisations": ["retail-isls", "faith-isls", "shop", "church", "school"]},
-    }
-    return message_from_document({**document, **fields})
+    audience = {"organisations": ["retail-isls", "faith-isls", "shop", "church", "school"]}
+    return message(identifier, **{"audience": audience, **fields})
 
 
 MESSAGES = ("msg-1", "msg-2")

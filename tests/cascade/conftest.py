@@ -12,10 +12,8 @@ import pytest
 
 from cssc_core.cascade import CascadeEngine, RetryPolicy
 from cssc_core.channels import ChannelConfig, ChannelFile
-from cssc_core.domain.message import Message
 from cssc_core.domain.models import Contact, HubRole, IslRole, Language, Organisation, QuietHours
 from cssc_core.domain.network import Network
-from cssc_core.formats.message import message_from_document
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
@@ -26,17 +24,9 @@ from cssc_core.storage.records import DeliveryStatus
 from cssc_core.storage.sqlite import SqliteStore
 from cssc_core.testing import T0, FakeClock, RecordingPlugin
 
-
-def person(identifier: str, *channels: str, **fields: Any) -> Contact:
-    """A contact with an email address and a phone number, on ``channels`` (email by default)."""
-    return Contact(
-        id=identifier,
-        name=f"Person {identifier}",
-        email=f"{identifier}@example.org",
-        phone="+447400123456",
-        channels=channels or ("email",),
-        **fields,
-    )
+# Re-exported: the cascade tests take the incident's people and message from here.
+from tests.cascade.incident import message as message
+from tests.cascade.incident import person as person
 
 
 def organisation(
@@ -79,29 +69,6 @@ def incident_network(**extra: Any) -> Network:
         ),
         **extra,
     )
-
-
-def message(identifier: str = "msg-1", **fields: Any) -> Message:
-    """A TLP:GREEN security alert to EAST, sent at T0, with the given fields changed."""
-    document: dict[str, Any] = {
-        "format": "cssc-message/1",
-        "id": identifier,
-        "sender": "NCTPHQ",
-        "sent": T0.isoformat(),
-        "status": "actual",
-        "type": "alert",
-        "marking": "TLP:GREEN",
-        "category": "security",
-        "urgency": "expected",
-        "severity": "moderate",
-        "certainty": "likely",
-        "headline": f"Headline of {identifier}",
-        "body": "Body text.",
-        "instruction": "Stay alert.",
-        "audience": {"regions": ["EAST"]},
-    }
-    document.update(fields)
-    return message_from_document(document)
 
 
 class ScriptedChannels:

@@ -5,29 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.storage.records import DeliveryStatus
 from cssc_core.testing import T0
 from tests.cascade.conftest import Harness, message
+from tests.cascade.incident import INCIDENT_POLICY
 
-POLICY = parse_policy_toml(
-    """
-format = "cssc-policy/1"
-
-[defaults]
-via = "isl"
-channels = ["email"]
-relay_deadline = "10m"
-
-[[routes]]
-name = "schools-acknowledge"
-select = { sectors = ["education"] }
-via = "direct"
-channels = ["email", "sms"]
-ack = "required"
-ack_timeout = "10m"
-"""
-)
+POLICY = INCIDENT_POLICY
 
 AUDIENCE = {"organisations": ["retail-isls", "faith-isls", "shop", "church", "both", "school", "bakery"]}
 
