@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cssc_core.cascade import CascadeEngine
+from cssc_core.cascade.work import Work
 from cssc_core.channels import ChannelConfig, ChannelFile
 from cssc_core.domain.network import Network
 from cssc_core.formats.policy import parse_policy_toml
@@ -15,7 +16,7 @@ from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.sqlite import SqliteStore
-from cssc_core.testing import T0, FakeClock
+from cssc_core.testing import T0, FakeClock, RecordingPlugin, sample_delivery
 from tests.cascade.conftest import Harness, incident_network, message
 
 RELAYED = parse_policy_toml(
@@ -129,6 +130,14 @@ def test_status_changes_are_only_prepared_for_listeners() -> None:
     channels = CountingChannels()
     engine = _engine(channels)
     assert not engine.host.listens("cssc_delivery_status_changed")
+    delivery = sample_delivery("d-1")
+    for watched, expected in ((False, 0), (True, 1)):
+        work = Work(engine.store, T0, watched=watched)
+        work.created([delivery])
+        assert len(work.changes) == expected
+        assert work.touched == {delivery.message}
+    events = RecordingPlugin()
+    engine.host.register(events, "events")
+    assert engine.host.listens("cssc_delivery_status_changed")
     engine.send(message(), policy=RELAYED)
-    engine.acknowledge("msg-1", "isl-r1")
-    assert "shop-a" in {copy.contact for copy in channels.sent}
+    assert "cssc_delivery_status_changed" in events.hooks()

@@ -3,8 +3,7 @@
 What the store holds was validated before it was written (a :class:`~cssc_core.domain.network.Network`
 checks itself when made), so reading it back does not check it again: the converter here trusts its
 input (no detailed validation, plain values taken as they are) and the network is rebuilt with
-:meth:`~cssc_core.domain.network.Network.trusted`. A national network (100,000 organisations) is read
-back several times faster than the validating path would read it.
+:meth:`~cssc_core.domain.network.Network.trusted`, which skips the integrity check.
 """
 
 from __future__ import annotations

@@ -844,8 +844,8 @@ class SqliteStore:
     def _states(self, ids: Iterable[str]) -> dict[str, tuple[DeliveryStatus, str | None, datetime | None]]:
         states = {}
         unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
+        for start in range(0, len(unique), _IDS_PER_QUERY):
+            chunk = unique[start : start + _IDS_PER_QUERY]
             rows = self._db.execute(
                 "SELECT id, status, lease_owner, lease_until FROM deliveries "
                 f"WHERE id IN ({', '.join('?' * len(chunk))})",
