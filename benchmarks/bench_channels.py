@@ -197,6 +197,31 @@ def apprise_seconds(url: str, count: int) -> float | None:
     return float(outcome["seconds"])
 
 
+def versus_apprise(
+    url: str, stats_port: int, sent: int, plural: str, ours: tuple[str, str, float, int], times: int
+) -> list[Result]:
+    """Ours, ``(what, unit, seconds, count)``, against apprise sending ``sent`` ``plural`` to ``url``,
+    with the target of ``times`` our throughput; no result (and a line saying so) when apprise is
+    not installed."""
+    what, unit, seconds, count = ours
+    scheme = url.split("//", 1)[0] + "//"
+    reference = apprise_seconds(url, sent)
+    if reference is None:
+        print(f"apprise is not installed (pip install apprise): no {scheme} comparison measured")
+        return []
+    checked = check(f"apprise {scheme}", stats(stats_port, reset=True), sent, unique=False)
+    return [
+        Result(
+            name=f"{what} vs apprise {scheme} (per {unit})",
+            seconds=seconds / count,
+            reference=f"apprise {scheme}, {sent} {plural}",
+            reference_seconds=reference / sent,
+            target=f"throughput >= {times}x (time <= {1 / times:g}x)",
+            detail=f"{count / seconds:,.0f}/s vs {sent / reference:,.0f}/s; apprise {checked}",
+        )
+    ]
+
+
 def bench_webhook(quick: bool) -> list[Result]:
     count, apprise_count = (300, 30) if quick else (8000, 400)
     results = []
@@ -218,21 +243,9 @@ def bench_webhook(quick: bool) -> list[Result]:
                 detail=f"{count / ours:,.0f}/s vs {count / raw:,.0f}/s; {checked}",
             )
         )
-        reference = apprise_seconds(f"json://{HOST}:{port}/hook", apprise_count)
-        if reference is None:
-            print("apprise is not installed (pip install apprise): no json:// comparison measured")
-        else:
-            checked = check("apprise json://", stats(stats_port, reset=True), apprise_count, unique=False)
-            results.append(
-                Result(
-                    name="webhook vs apprise json:// (per delivery)",
-                    seconds=ours / count,
-                    reference=f"apprise json://, {apprise_count} notifications",
-                    reference_seconds=reference / apprise_count,
-                    target="throughput >= 8x (time <= 0.125x)",
-                    detail=f"{count / ours:,.0f}/s vs {apprise_count / reference:,.0f}/s; apprise {checked}",
-                )
-            )
+        url = f"json://{HOST}:{port}/hook"
+        ours_per = ("webhook", "delivery", ours, count)
+        results.extend(versus_apprise(url, stats_port, apprise_count, "notifications", ours_per, 8))
     return results
 
 
@@ -294,22 +307,8 @@ def bench_smtp(quick: bool) -> list[Result]:
             )
         )
         url = f"mailto://{HOST}:{port}?from={SENDER}&to=member@example.org&mode=insecure"
-        reference = apprise_seconds(url, apprise_count)
-        if reference is None:
-            print("apprise is not installed (pip install apprise): no mailto:// comparison measured")
-        else:
-            checked = check("apprise mailto://", stats(stats_port, reset=True), apprise_count, unique=False)
-            results.append(
-                Result(
-                    name="smtp vs apprise mailto:// (per message)",
-                    seconds=ours_wall / count,
-                    reference=f"apprise mailto://, {apprise_count} messages",
-                    reference_seconds=reference / apprise_count,
-                    target="throughput >= 4x (time <= 0.25x)",
-                    detail=f"{count / ours_wall:,.0f}/s vs {apprise_count / reference:,.0f}/s; "
-                    f"apprise {checked}",
-                )
-            )
+        ours_per = ("smtp", "message", ours_wall, count)
+        results.extend(versus_apprise(url, stats_port, apprise_count, "messages", ours_per, 4))
     return results
 
 
