@@ -30,6 +30,7 @@ import attrs
 from cssc_core.cascade import acks, replies, timers
 from cssc_core.cascade.context import CascadeContext, send_channels
 from cssc_core.cascade.dispatcher import Dispatcher
+from cssc_core.cascade.heap import long_lived
 from cssc_core.cascade.replies import ReplyClaim
 from cssc_core.cascade.retry import RetryPolicy
 from cssc_core.cascade.sender import persist_cascade, plan_for_store
@@ -199,10 +200,12 @@ class CascadeEngine:
         # update or cancel reaches whom earlier messages had reached by now.
         before = await self._run(at)
         setup = self.channels or send_channels()
-        plan = plan_for_store(self.store, self._load_network(), message, policy, setup)
-        ctx = CascadeContext(message, plan, setup, self._load_network())
-        with self._work(at) as work:
-            deliveries = persist_cascade(work, ctx, self._context)
+        network = self._load_network()
+        with long_lived():  # the plan stays with the cascade's context
+            plan = plan_for_store(self.store, network, message, policy, setup)
+            ctx = CascadeContext(message, plan, setup, network)
+            with self._work(at) as work:
+                deliveries = persist_cascade(work, ctx, self._context)
         self._contexts[message.id] = ctx
         if self.progress is not None:
             self.progress.start(sum(1 for d in deliveries if d.status is DeliveryStatus.CREATED))
@@ -465,7 +468,8 @@ class CascadeEngine:
 
     def _load_network(self) -> Network:
         if self._network is None:
-            network = self.store.load_network()
+            with long_lived():
+                network = self.store.load_network()
             if network is None:
                 raise ValidationError.single(
                     "--db", "the store holds no network: load one with cssc import first"
@@ -479,7 +483,9 @@ class CascadeEngine:
             cascade = cascade or self.store.get_cascade(message_id)
             ctx = None
             if record is not None and cascade is not None:
-                ctx = CascadeContext.load(record, cascade, self._load_network(), self.channels)
+                network = self._load_network()
+                with long_lived():
+                    ctx = CascadeContext.load(record, cascade, network, self.channels)
             self._contexts[message_id] = ctx
         return self._contexts[message_id]
 
