@@ -123,8 +123,8 @@ def bench_lookup(directory: Path, count: int, rounds: int) -> tuple[float, float
         start(store, message, size)
     db = sqlite3.connect(directory / "lookup.db")
     sql = (
-        "SELECT id, contact, channel, kind, status FROM deliveries "
-        f"WHERE message = ? AND status IN {OPEN} ORDER BY id"
+        "SELECT id, contact, channel, kind, status FROM deliveries INDEXED BY deliveries_undelivered "
+        f"WHERE message = ? AND status IN {OPEN} ORDER BY rowid"
     )
     repeats = 10
 

@@ -107,6 +107,31 @@ def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pyte
         upgraded.close()
 
 
+def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cssc_core.storage.sqlite as module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:3])
+        patch.setattr(module, "SCHEMA_VERSION", 3)
+        old = SqliteStore(path)
+        old.start_cascade(
+            sample_cascade(), sample_message(), [sample_delivery(name) for name in ("d-c", "d-a", "d-b")]
+        )
+        old.close()
+    store = SqliteStore(path)
+    assert store.schema_versions()[-1] == SCHEMA_VERSION >= 4
+    plan = store.connection.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM deliveries INDEXED BY deliveries_undelivered "
+        f"WHERE message = 'msg-1' AND status IN {module._OPEN} ORDER BY rowid"
+    ).fetchall()
+    assert "USE TEMP B-TREE" not in str(plan)  # the index gives write order without sorting
+    assert [ref.id for ref in store.undelivered("msg-1")] == ["d-c", "d-a", "d-b"]
+    assert [d.id for d in store.claim_due(T0, 10, 60, "w1")] == ["d-c", "d-a", "d-b"]
+    store.close()
+
+
 def test_a_newer_schema_is_refused(path: Path) -> None:
     SqliteStore(path).close()
     with sqlite3.connect(path) as db:

@@ -203,19 +203,23 @@ class MemoryStore:
         )
 
     def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
-        """A message's deliveries not in a final status, by id."""
-        return [d.ref() for d in self.deliveries_of(message_id) if not d.status.is_final][:limit]
+        """A message's deliveries not in a final status, in the order they were written."""
+        return [
+            d.ref()
+            for d in self._state.deliveries.values()
+            if d.message == message_id and not d.status.is_final
+        ][:limit]
 
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
-        """Claims what is due, in (due time, id) order."""
+        """Claims what is due, by due time, then in the order written (the dict keeps it)."""
         due = sorted(
-            (d.due_at, d.id)
-            for d in self._state.deliveries.values()
+            (d.due_at, position, d.id)
+            for position, d in enumerate(self._state.deliveries.values())
             if d.due_at is not None and d.due_at <= now
         )
         until = now + timedelta(seconds=lease_s)
         claimed = []
-        for _, delivery_id in due[: max(limit, 0)]:
+        for _, _, delivery_id in due[: max(limit, 0)]:
             delivery = attrs.evolve(
                 self._state.deliveries[delivery_id],
                 status=DeliveryStatus.SENDING,

@@ -166,8 +166,9 @@ class Store(Protocol):
         ...
 
     def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
-        """The deliveries of a message not yet in a final status, ordered by id (an indexed lookup);
-        the first ``limit`` of them when given (``limit=1`` asks whether there is any)."""
+        """The deliveries of a message not yet in a final status, in the order they were written
+        (an indexed lookup); the first ``limit`` of them when given (``limit=1`` asks whether there
+        is any)."""
         ...
 
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
@@ -179,7 +180,8 @@ class Store(Protocol):
         Claims are atomic: two workers never hold the same lease.
 
         Returns:
-            The claimed deliveries as they are after the claim, ordered by (due time, id).
+            The claimed deliveries as they are after the claim, ordered by due time, then in the
+            order they were written (a cascade's copies go in the order it wrote them).
         """
         ...
 

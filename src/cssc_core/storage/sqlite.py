@@ -171,6 +171,21 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "audit entries by message, event and contact: settled cells, escalations already sent",
         ("CREATE INDEX audit_log_by_event ON audit_log (message, event, contact)",),
     ),
+    (
+        4,
+        "delivery indexes in write order, so that a cascade's rows are indexed side by side",
+        # Ids are hashes: indexed by (message, id), a cascade's copies landed at random places in
+        # three indexes, and every batch of status writes dirtied a page per row in each. Keyed by
+        # the rowid (write order) instead, a cell's copies written together stay together.
+        (
+            "DROP INDEX deliveries_due",
+            "DROP INDEX deliveries_undelivered",
+            "DROP INDEX deliveries_by_message",
+            "CREATE INDEX deliveries_due ON deliveries (due_at) WHERE due_at IS NOT NULL",
+            f"CREATE INDEX deliveries_undelivered ON deliveries (message) WHERE status IN {_OPEN}",
+            "CREATE INDEX deliveries_by_message ON deliveries (message)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -814,8 +829,9 @@ class SqliteStore:
     def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
         """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
         cursor = self._db.execute(
-            "SELECT id, contact, channel, kind, status FROM deliveries "
-            f"WHERE message = ? AND status IN {_OPEN} ORDER BY id LIMIT ?",
+            # Named: deliveries_by_message has the same key, and SQLite may pick it and read every row.
+            "SELECT id, contact, channel, kind, status FROM deliveries INDEXED BY deliveries_undelivered "
+            f"WHERE message = ? AND status IN {_OPEN} ORDER BY rowid LIMIT ?",
             (message_id, _sql_limit(limit)),
         )
         return list(map(_delivery_ref, cursor))
@@ -828,7 +844,7 @@ class SqliteStore:
         with self.transaction():
             rows = self._db.execute(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?",
+                "ORDER BY due_at, rowid LIMIT ?",
                 (now_us, max(limit, 0)),
             ).fetchall()
             line = _history_line(DeliveryStatus.SENDING, now_us, None)

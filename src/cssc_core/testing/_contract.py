@@ -284,12 +284,13 @@ class StoreContract(abc.ABC):
             ]
         )
         claimed = store.claim_due(T0 + _minutes(2), limit=10, lease_s=60, worker="w1")
-        assert [d.id for d in claimed] == ["d-a", "d-b", "d-soon"]
+        # Equally due, they go in the order they were written (not by id).
+        assert [d.id for d in claimed] == ["d-b", "d-a", "d-soon"]
         first = claimed[0]
         assert (first.status, first.attempts, first.lease_owner) == (S.SENDING, 1, "w1")
         assert first.lease_until == T0 + _minutes(3)
         assert first.history[-1] == StatusChange(S.SENDING, T0 + _minutes(2))
-        assert store.get_delivery("d-a") == first
+        assert store.get_delivery("d-b") == first
         assert store.claim_due(T0 + _minutes(2), limit=10, lease_s=60, worker="w2") == []
 
     def test_claims_respect_the_limit(self, store: Store) -> None:
@@ -421,18 +422,18 @@ class StoreContract(abc.ABC):
             store.update_deliveries([DeliveryUpdate("d-1", S.DELIVERED, T0)])
         assert store.get_delivery("d-1") == sample_delivery("d-1")
 
-    def test_undelivered_lists_open_deliveries_by_id(self, store: Store) -> None:
+    def test_undelivered_lists_open_deliveries_in_write_order(self, store: Store) -> None:
         self._with_cascade(store, "d-3", "d-1", "d-2")
         self._with_cascade(store, "e-1", message="msg-2")
         store.claim_due(T0, 1, 60, "w1")
-        store.record_results([DeliveryUpdate("d-1", S.DELIVERED, T0)], "w1", T0)
+        store.record_results([DeliveryUpdate("d-3", S.DELIVERED, T0)], "w1", T0)
         store.claim_due(T0, 1, 60, "w1")
         assert store.undelivered("msg-1") == [
-            DeliveryRef("d-2", "c-0001", "email", "message", "sending"),
-            DeliveryRef("d-3", "c-0001", "email", "message", "created"),
+            DeliveryRef("d-1", "c-0001", "email", "message", "sending"),
+            DeliveryRef("d-2", "c-0001", "email", "message", "created"),
         ]
         assert store.undelivered("msg-3") == []
-        assert [ref.id for ref in store.undelivered("msg-1", limit=1)] == ["d-2"]
+        assert [ref.id for ref in store.undelivered("msg-1", limit=1)] == ["d-1"]
 
     def test_next_due_covers_deliveries_and_timers(self, store: Store) -> None:
         assert store.next_due() is None
