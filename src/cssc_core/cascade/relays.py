@@ -21,6 +21,7 @@ from cssc_core.storage.records import (
     OPEN_STATUSES,
     Delivery,
     DeliveryKind,
+    DeliveryRef,
     DeliveryStatus,
     RelayRelease,
 )
@@ -138,8 +139,9 @@ def release(work: Work, ctx: CascadeContext, cell: Cell, isl: str | None) -> boo
     return True
 
 
-def _existing(work: Work, ids: Iterable[str], statuses: Collection[DeliveryStatus]) -> list[Delivery]:
-    return [delivery for delivery in work.store.get_deliveries(ids) if delivery.status in statuses]
+def _existing(work: Work, ids: Iterable[str], statuses: Collection[DeliveryStatus]) -> list[DeliveryRef]:
+    wanted = {status.value for status in statuses}
+    return [ref for ref in work.store.delivery_refs(ids) if ref.status in wanted]
 
 
 def _request_ids(ctx: CascadeContext, cell: Cell) -> set[str]:

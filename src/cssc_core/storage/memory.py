@@ -196,6 +196,10 @@ class MemoryStore:
         found = (self._state.deliveries.get(delivery_id) for delivery_id in set(delivery_ids))
         return sorted((d for d in found if d is not None), key=lambda d: d.id)
 
+    def delivery_refs(self, delivery_ids: Iterable[str]) -> list[DeliveryRef]:
+        """The refs of the deliveries with these ids, by id."""
+        return [delivery.ref() for delivery in self.get_deliveries(delivery_ids)]
+
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """A message's deliveries by id."""
         return sorted(

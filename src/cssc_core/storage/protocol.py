@@ -161,6 +161,11 @@ class Store(Protocol):
         """The deliveries with these ids that exist, ordered by id (ids not found are left out)."""
         ...
 
+    def delivery_refs(self, delivery_ids: Iterable[str]) -> list[DeliveryRef]:
+        """:meth:`get_deliveries` in brief: the refs of those that exist, ordered by id (a release
+        reads its cell's held copies this way; it needs no more of them than a ref holds)."""
+        ...
+
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """Every delivery of a message, ordered by id."""
         ...

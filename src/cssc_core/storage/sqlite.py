@@ -196,6 +196,8 @@ _DELIVERY_COLUMNS = (
     "not_before, next_attempt_at, attempts, lease_owner, lease_until, reason, history"
 )
 
+_REF_COLUMNS = "id, contact, channel, kind, status"  # DeliveryRef's fields, in its order
+
 # A delivery's history is JSON lines, one ``[status, at, reason]`` array per change, so that a status
 # write appends with a plain concatenation instead of rewriting a JSON document.
 _RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, due_at = ?,
@@ -805,17 +807,21 @@ class SqliteStore:
     @_serialised
     def get_deliveries(self, delivery_ids: Iterable[str]) -> list[Delivery]:
         """The deliveries, by id: one query per few hundred ids."""
+        return [_delivery_from_row(row) for row in self._rows_by_id(_DELIVERY_COLUMNS, delivery_ids)]
+
+    @_serialised
+    def delivery_refs(self, delivery_ids: Iterable[str]) -> list[DeliveryRef]:
+        """The refs of the deliveries, by id, read as :meth:`get_deliveries` reads rows."""
+        return list(map(_delivery_ref, self._rows_by_id(_REF_COLUMNS, delivery_ids)))
+
+    def _rows_by_id(self, columns: str, delivery_ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         wanted = sorted(set(delivery_ids))
-        found: list[Delivery] = []
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
-            rows = self._db.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY id",
+            yield from self._db.execute(
+                f"SELECT {columns} FROM deliveries WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
                 chunk,
             )
-            found.extend(map(_delivery_from_row, rows))
-        return found
 
     @_serialised
     def deliveries_of(self, message_id: str) -> list[Delivery]:
@@ -830,7 +836,7 @@ class SqliteStore:
         """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
         cursor = self._db.execute(
             # Named: deliveries_by_message has the same key, and SQLite may pick it and read every row.
-            "SELECT id, contact, channel, kind, status FROM deliveries INDEXED BY deliveries_undelivered "
+            f"SELECT {_REF_COLUMNS} FROM deliveries INDEXED BY deliveries_undelivered "
             f"WHERE message = ? AND status IN {_OPEN} ORDER BY rowid LIMIT ?",
             (message_id, _sql_limit(limit)),
         )

@@ -257,8 +257,11 @@ class StoreContract(abc.ABC):
         assert [d.id for d in found] == ["d-1", "d-3"]
         assert found[0] == store.get_delivery("d-1")
         assert store.get_deliveries([]) == []
+        assert store.delivery_refs(["d-3", "d-unknown", "d-1"]) == [d.ref() for d in found]
+        assert store.delivery_refs([]) == []
         many = [f"d-{i}" for i in range(1200)]
         assert [d.id for d in store.get_deliveries(many)] == ["d-1", "d-2", "d-3"]
+        assert [ref.id for ref in store.delivery_refs(many)] == ["d-1", "d-2", "d-3"]
 
     def test_deliveries_of_an_unknown_message_are_refused(self, store: Store) -> None:
         with pytest.raises(NotFoundError):
