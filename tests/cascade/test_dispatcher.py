@@ -11,6 +11,7 @@ import pytest
 from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.types import Outgoing
 from cssc_core.storage.records import DeliveryStatus
+from cssc_core.testing import T0
 from tests.cascade.conftest import Harness, message
 
 SHOP = {"organisations": ["shop"]}
@@ -51,3 +52,22 @@ def test_a_misbehaving_channel_fails_its_copies_temporarily(
     assert deliveries
     assert {d.status for d in deliveries} == {DeliveryStatus.TEMPORARY_FAILURE}
     assert {d.reason for d in deliveries} == {reason}
+
+
+def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
+    memory_harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, sent = memory_harness.store, memory_harness.channels.send
+    leased: list[int] = []
+
+    async def send(batch: Sequence[Outgoing]) -> Any:
+        leased.append(sum(d.status is DeliveryStatus.SENDING for d in store.deliveries_of("msg-1")))
+        return await sent(batch)
+
+    monkeypatch.setattr(memory_harness.channels, "send", send)
+    memory_harness.make_engine(batch_size=2).send(message(), policy=DIRECT)
+    due = [d for d in store.deliveries_of("msg-1") if d.not_before == T0]  # not in quiet hours
+    assert len(due) > 4
+    assert {d.status for d in due} == {DeliveryStatus.DELIVERED}
+    assert leased[0] == 4  # the first batch's calls found the second batch claimed too
+    assert max(leased) <= 4  # and never more than two batches out at once

@@ -3,7 +3,8 @@ what happened (SPEC.md section 7).
 
 Each pass claims up to a batch of due deliveries (``sending``, leased to this worker), renders each
 into the copy its channel sends, and sends the copies of every channel concurrently: up to the
-channel's ``concurrency`` calls in flight, at most ``rate_per_s`` copies a second. The results of each
+channel's ``concurrency`` calls in flight, at most ``rate_per_s`` copies a second. The next batch is
+claimed while one is on the wire, so that two at most are out at once. The results of each
 call are recorded in one transaction as soon as it returns, together with what they set off: a
 relay deadline or acknowledgement timeout starting, the next channel after a permanent failure, a
 copy no longer needed once a relay request reached its contact.
@@ -128,15 +129,27 @@ class Dispatcher:
         """Sends ``claimed`` (from :meth:`claim`), then everything due by ``at``, as of ``at``; returns
         how many deliveries were sent."""
         total = 0
-        batch = list(claimed)
-        while True:
-            if not batch:
+        batch = list(claimed) or self._claim(at)
+        sending: list[asyncio.Task[None]] = []
+        try:
+            while batch:
+                total += len(batch)
+                # Two batches at most are out at once: the next is claimed while this one is on
+                # the wire, so that the store's work and the receivers' overlap instead of taking
+                # turns. Its calls queue behind this one's for the channels' connections.
+                sending.append(asyncio.ensure_future(self._send(batch, at)))
+                await asyncio.sleep(0)  # lets it render its copies and start its calls
+                if len(sending) > 1:
+                    await sending[0]
+                    del sending[0]
                 batch = self._claim(at)
-                if not batch:
-                    return total
-            total += len(batch)
-            await self._send(batch, at)
-            batch = []
+            while sending:
+                await sending[0]
+                del sending[0]
+        finally:
+            for task in sending:
+                task.cancel()
+        return total
 
     async def aclose(self) -> None:
         """Closes every channel this dispatcher opened."""
