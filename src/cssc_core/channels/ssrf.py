@@ -25,7 +25,6 @@ Redirects are never followed by the channels, so a public URL cannot bounce the 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import socket
@@ -51,6 +50,12 @@ _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 _UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
 _PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
 _DOTTED_QUAD = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+# The scheme and the authority as urlsplit reads them in a URL without spaces or control characters:
+# the scheme is an ASCII letter and scheme characters up to the first colon (else there is none),
+# the authority follows "//" up to the first "/", "?" or "#". Always matches, possibly empty.
+_SCHEME_AND_AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?(//[^/?#]*)?")
+_VERDICTS_KEPT = 4096
+_verdicts: dict[tuple[str, bool, bool], str | None] = {}
 
 
 def _inet_aton(host: str) -> bool:
@@ -130,9 +135,41 @@ def check_url(url: str, *, require_https: bool, allow_private: bool) -> None:
         raise ForbiddenAddressError(problem)
 
 
-@functools.lru_cache(maxsize=4096)
 def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
-    # Cached: a channel asks about the same few URLs (a gateway, a member's endpoint) again and again.
+    # Every refusal but one depends only on the scheme and the authority (credentials, host, port);
+    # the other is a space or control character anywhere. A national cascade checks a URL per
+    # contact, each its own path on one of a few endpoints, so the verdict is kept per scheme and
+    # authority and a URL whose were seen costs a scan of its characters and a lookup.
+    if _UNSAFE_CHARACTER.search(url) is not None:
+        return _full_problem(url, require_https, allow_private)
+    split = _SCHEME_AND_AUTHORITY.match(url)
+    assert split is not None  # every group is optional: it matches any string
+    key = (split.group(), require_https, allow_private)
+    try:
+        return _verdicts[key]
+    except KeyError:
+        pass
+    problem = _full_problem(url, require_https, allow_private)
+    if _splits_alike(url, split):
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = problem
+    return problem
+
+
+def _splits_alike(url: str, split: re.Match[str]) -> bool:
+    # A safeguard before a verdict is kept: urlsplit finds the same scheme and authority.
+    scheme, authority = split.group(1), split.group(2)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == (scheme[:-1].lower() if scheme else "") and parts.netloc == (
+        authority[2:] if authority else ""
+    )
+
+
+def _full_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
