@@ -9,6 +9,8 @@ connection was even attempted.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import socket
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -16,6 +18,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from tests.channels.raw_server import Recorder
 from tests.channels.targets import HOSTILE_NAMES, HOSTILE_URLS
 from tests.plugins.channels.copies import make_copies
@@ -264,6 +268,17 @@ def test_documents_encode_as_json_would(value: str) -> None:
     plain = {**document, "nested": dict(nested), "again": dict(nested)}
     assert first == second == json.dumps(plain, separators=(",", ":")).encode()
     assert json.loads(first) == plain
+
+
+@given(st.binary(max_size=200), st.binary(max_size=3000))
+@example(b"", b"")
+@example(b"k" * 64, b"body")
+@example(b"k" * 65, b"body")
+def test_signatures_are_hmac_sha256_of_the_body(secret: bytes, body: bytes) -> None:
+    sender = webhook.WebhookChannel(secret=secret)
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    assert sender.sign(body) == expected
+    assert sender.sign(body) == expected  # the keyed states are copied, never used up
 
 
 class RefusingRecorder(Recorder):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -59,6 +58,9 @@ def document_of(item: Outgoing) -> Mapping[str, Any]:
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses
+_BLOCK = 64  # SHA-256's block size, in bytes: HMAC pads (or first hashes) the key to it
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 def encode_document(document: Mapping[str, Any], memo: dict[int, tuple[object, str]] | None = None) -> bytes:
@@ -140,7 +142,12 @@ class WebhookChannel:
         resolver: Resolver | None = None,
         socket_factory: GuardedSocketFactory | None = None,
     ) -> None:
-        self._secret = secret
+        # HMAC-SHA256 (RFC 2104) with the key's two padded blocks hashed once: each signature then
+        # copies the two states and hashes the body, rather than keying OpenSSL afresh, which cost
+        # twice as much a copy.
+        key = (hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret).ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
         self.require_https = require_https
         self.allow_private = allow_private
         self.timeout_s = timeout_s
@@ -167,7 +174,10 @@ class WebhookChannel:
 
     def sign(self, body: bytes) -> str:
         """The signature header's value for a body: ``sha256=<hex>``."""
-        return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        inner, outer = self._inner.copy(), self._outer.copy()
+        inner.update(body)
+        outer.update(inner.digest())
+        return "sha256=" + outer.hexdigest()
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
         """Posts every copy of the batch concurrently."""
