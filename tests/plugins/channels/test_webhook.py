@@ -281,6 +281,39 @@ def test_signatures_are_hmac_sha256_of_the_body(secret: bytes, body: bytes) -> N
     assert sender.sign(body) == expected  # the keyed states are copied, never used up
 
 
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=80),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=70), max_size=3).map(MappingProxyType),
+)
+
+
+@given(
+    st.lists(_values, min_size=1, max_size=6),
+    st.lists(
+        st.lists(st.tuples(st.sampled_from(["format", "message", "body", "é", "n"]), st.integers(0, 5))),
+        max_size=10,
+    ),
+)
+def test_an_encoder_writes_each_document_as_json_would(pool: list[Any], documents: list[Any]) -> None:
+    import json
+
+    # Documents made of a few shared objects, in repeated and changing key orders, as copies are.
+    encoder = webhook.DocumentEncoder()
+    for pairs in documents:
+        document = {key: pool[index % len(pool)] for key, index in pairs}
+        plain = {
+            key: dict(value) if isinstance(value, MappingProxyType) else value
+            for key, value in document.items()
+        }
+        assert encoder.encode(document) == json.dumps(plain, separators=(",", ":")).encode()
+        assert encoder.encode(MappingProxyType(document)) == webhook.encode_document(document)
+
+
 class RefusingRecorder(Recorder):
     """Records the attempt and fails it as a refused connection, without making a socket."""
 

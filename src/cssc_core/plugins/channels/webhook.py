@@ -39,6 +39,7 @@ from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 
 __all__ = [
+    "DocumentEncoder",
     "WebhookChannel",
     "cssc_delivery_channels",
     "document_of",
@@ -70,28 +71,69 @@ def encode_document(document: Mapping[str, Any], memo: dict[int, tuple[object, s
     keeps the encoding of each large value by identity, so that it is encoded once per message
     rather than once per recipient.
     """
-    parts = []
-    for key, value in document.items():
-        if isinstance(value, str) and len(value) < 64:
-            encoded = _encode_string(value)
-        elif value is None:
-            encoded = "null"
-        else:
-            entry = memo.get(id(value)) if memo is not None else None
-            if entry is not None and entry[0] is value:
-                encoded = entry[1]
-            else:
-                encoded = (
-                    _encode_string(value)
-                    if isinstance(value, str)
-                    else json.dumps(_plain(value), separators=(",", ":"))
-                )
-                if memo is not None:
-                    if len(memo) > 256:
-                        memo.clear()
-                    memo[id(value)] = (value, encoded)
-        parts.append(f"{_encode_string(key)}:{encoded}")
+    parts = [f"{_encode_string(key)}:{_encode_value(value, memo)}" for key, value in document.items()]
     return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+def _encode_value(value: Any, memo: dict[int, tuple[object, str]] | None) -> str:
+    if isinstance(value, str) and len(value) < 64:
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    entry = memo.get(id(value)) if memo is not None else None
+    if entry is not None and entry[0] is value:
+        return entry[1]
+    encoded = (
+        _encode_string(value) if isinstance(value, str) else json.dumps(_plain(value), separators=(",", ":"))
+    )
+    if memo is not None:
+        if len(memo) > 256:
+            memo.clear()
+        memo[id(value)] = (value, encoded)  # the value kept alive, so that its id is not reused
+    return encoded
+
+
+_UNSEEN = object()
+_SHAPES_KEPT = 64
+
+
+class DocumentEncoder:
+    """Encodes documents one after another, each as :func:`encode_document` would.
+
+    A message's copies have the same keys in the same order, and most of their values are the very
+    same objects (the message's part, the body, the format, the kind): for each sequence of keys the
+    encoder keeps the encoded names and, at each place, the last value with its encoding, so that
+    a copy costs the encoding of only the values that are its own (delivery, contact, key, subject).
+    Like :func:`encode_document`'s ``memo``, it takes a value that is the same object as before to
+    be unchanged.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, str]] = {}
+        # By the keys in order: each place's name (with the "{" or "," before it), last value, and
+        # the two encoded.
+        self._shapes: dict[tuple[Any, ...], tuple[list[str], list[object], list[str]]] = {}
+
+    def encode(self, document: Mapping[str, Any]) -> bytes:
+        """``document`` as compact ASCII JSON, what ``json.dumps`` would write."""
+        keys = tuple(document)
+        shape = self._shapes.get(keys)
+        if shape is None:
+            if not keys:
+                return b"{}"
+            if len(self._shapes) >= _SHAPES_KEPT:
+                self._shapes.clear()
+            names = [("," if index else "{") + _encode_string(key) + ":" for index, key in enumerate(keys)]
+            shape = self._shapes[keys] = (names, [_UNSEEN] * len(keys), [""] * len(keys))
+        names, seen, encoded = shape
+        parts = []
+        for index, value in enumerate(document.values()):
+            if value is not seen[index]:
+                seen[index] = value
+                encoded[index] = names[index] + _encode_value(value, self._memo)
+            parts.append(encoded[index])
+        parts.append("}")
+        return "".join(parts).encode("ascii")
 
 
 def _plain(value: Any) -> Any:
@@ -155,7 +197,7 @@ class WebhookChannel:
         self.guard = socket_factory or GuardedSocketFactory(allow_private=allow_private)
         self._resolver = resolver
         self._client: HttpClient | None = None
-        self._memo: dict[int, tuple[object, str]] = {}
+        self._encoder = DocumentEncoder()
 
     def __repr__(self) -> str:
         flags = f"require_https={self.require_https}, allow_private={self.allow_private}"
@@ -189,7 +231,7 @@ class WebhookChannel:
             check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
         except ForbiddenAddressError as error:
             return SendResult.permanent(item.delivery, f"webhook URL refused: {error}")
-        body = encode_document(document_of(item), self._memo)
+        body = self._encoder.encode(document_of(item))
         headers = {
             "X-CSSC-Signature": self.sign(body),
             "Idempotency-Key": item.idempotency_key,
