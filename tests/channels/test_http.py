@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from cssc_core.channels.http import (
     AddrInfo,
@@ -19,6 +21,7 @@ from cssc_core.channels.http import (
     MalformedResponseError,
     Response,
     ResponseTooLargeError,
+    _target,
 )
 from cssc_core.channels.http_parser import ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
@@ -502,3 +505,46 @@ def test_a_request_that_gives_up_waiting_leaves_the_queue_moving() -> None:
     assert third.status == 204
     assert waiting == 0
     assert [r.body for r in server.requests] == [b"1", b"3"]
+
+
+# --- what a request is made of --------------------------------------------------------------------
+
+_TRICKY = "hHtTpPsS:/?#@\\[]%.:0127aAfe-+é\u2100 "
+_authorities = st.sampled_from(
+    [
+        "http://127.0.0.1:8080",
+        "HTTP://Hooks.Example.ORG",
+        "https://hooks.example.org:443",
+        "http://[::1]:80",
+        "http://[::1",
+        "http://user@hooks.example.org",
+        "http://café.example",
+        "http://a\u2100b.example",
+        "http://h.example:99999",
+        "http://",
+        "ftp://hooks.example.org",
+        "//hooks.example.org",
+        "http:",
+        "",
+    ]
+)
+_rests = st.text(alphabet=_TRICKY, max_size=16)
+
+
+def _reading(read: Callable[[str], Any], url: str) -> Any:
+    try:
+        return read(url)
+    except (InvalidRequestError, UnicodeError) as error:
+        return type(error), str(error)
+
+
+@given(_authorities, _rests, _rests)
+@example("http://127.0.0.1:8080", "/hook/c-1", "/hook/c-2?x=1#frag")
+@example("http://127.0.0.1:8080", "", "?q")
+@example("http://127.0.0.1:8080", "/", "#?x")
+def test_a_urls_request_line_and_origin_are_those_of_the_full_reading(
+    authority: str, first: str, second: str
+) -> None:
+    http = client()
+    for url in (authority + first, authority + second, authority + first):
+        assert _reading(http._target, url) == _reading(lambda u: _target(u, "cssc-core"), url)

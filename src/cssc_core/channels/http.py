@@ -41,7 +41,12 @@ from cssc_core.channels.http_parser import (
     ResponseParser,
     ResponseTooLargeError,
 )
-from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
+from cssc_core.channels.ssrf import (
+    ForbiddenAddressError,
+    GuardedSocketFactory,
+    scheme_and_authority,
+    splits_alike,
+)
 from cssc_core.errors import CsscError
 
 __all__ = [
@@ -72,6 +77,9 @@ _RESERVED = frozenset(
     {"host", "content-length", "transfer-encoding", "content-type", "connection", "user-agent"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/?%:@!$&()*+,;=-._~"
+_KEPT = 4096  # targets kept by URL, and origins by scheme and authority
 
 
 class InvalidRequestError(CsscError, ValueError):
@@ -81,6 +89,7 @@ class InvalidRequestError(CsscError, ValueError):
 class _Target(NamedTuple):
     origin: Origin
     prefix: str  # the request line and the fixed headers
+    fixed: str  # the fixed headers alone: Host, User-Agent
 
 
 def _target(url: str, user_agent: str) -> _Target:
@@ -102,11 +111,15 @@ def _target(url: str, user_agent: str) -> _Target:
     authority = f"[{host}]" if ":" in host else host
     if port != _DEFAULT_PORTS[parts.scheme]:
         authority = f"{authority}:{port}"
-    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    if parts.query:
-        path = f"{path}?{quote(parts.query, safe='/?%:@!$&()*+,;=-._~')}"
-    prefix = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {user_agent}\r\n"
-    return _Target((parts.scheme, host, port), prefix)
+    fixed = f"Host: {authority}\r\nUser-Agent: {user_agent}\r\n"
+    return _Target((parts.scheme, host, port), _request_line(parts.path, parts.query) + fixed, fixed)
+
+
+def _request_line(path: str, query: str) -> str:
+    path = quote(path or "/", safe=_PATH_SAFE)
+    if query:
+        path = f"{path}?{quote(query, safe=_QUERY_SAFE)}"
+    return f"POST {path} HTTP/1.1\r\n"
 
 
 def _check_header(name: str, value: str) -> None:
@@ -252,6 +265,7 @@ class HttpClient:
         self._ssl_context = ssl_context
         self._user_agent = user_agent
         self._targets: dict[str, _Target] = {}
+        self._origins: dict[str, tuple[Origin, str]] = {}
         self._names: set[str] = set()
         self._idle: dict[Origin, list[_Connection]] = {}
         self._all: set[_Connection] = set()
@@ -281,12 +295,7 @@ class HttpClient:
         """
         if self._closed:
             raise RuntimeError("the HTTP client is closed")
-        target = self._targets.get(url)
-        if target is None:
-            target = _target(url, self._user_agent)
-            if len(self._targets) >= 4096:
-                self._targets.clear()
-            self._targets[url] = target
+        target = self._targets.get(url) or self._target(url)
         parts = [target.prefix, f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"]
         if _UNSAFE_VALUE.search(content_type):
             raise InvalidRequestError("the content type holds CR, LF or NUL")
@@ -303,6 +312,33 @@ class HttpClient:
         except UnicodeEncodeError:
             raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
         return await self._exchange(target.origin, data)
+
+    def _target(self, url: str) -> _Target:
+        """The request line and fixed headers for ``url``, and its origin; kept by URL.
+
+        A national cascade posts to a URL per contact on a few endpoints: the origin and ``Host``
+        are kept by scheme and authority (read as urlsplit reads them, which is checked before
+        anything is kept), so that a new URL on a known endpoint costs the quoting of its path.
+        """
+        if _UNSAFE_URL.search(url):
+            raise InvalidRequestError("the URL holds spaces or control characters")
+        start = scheme_and_authority(url)
+        known = self._origins.get(start)
+        if known is None:
+            target = _target(url, self._user_agent)
+            if splits_alike(url, start):
+                if len(self._origins) >= _KEPT:
+                    self._origins.clear()
+                self._origins[start] = (target.origin, target.fixed)
+        else:
+            # What follows the authority, as urlsplit divides it: the fragment off, then the query.
+            path, _, query = url[len(start) :].partition("#")[0].partition("?")
+            origin, fixed = known
+            target = _Target(origin, _request_line(path, query) + fixed, fixed)
+        if len(self._targets) >= _KEPT:
+            self._targets.clear()
+        self._targets[url] = target
+        return target
 
     async def _exchange(self, origin: Origin, data: bytes) -> Response:
         connection = await self._acquire(origin)

@@ -40,6 +40,8 @@ __all__ = [
     "check_url",
     "find_forbidden",
     "forbidden_reason",
+    "scheme_and_authority",
+    "splits_alike",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -135,31 +137,24 @@ def check_url(url: str, *, require_https: bool, allow_private: bool) -> None:
         raise ForbiddenAddressError(problem)
 
 
-def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
-    # Every refusal but one depends only on the scheme and the authority (credentials, host, port);
-    # the other is a space or control character anywhere. A national cascade checks a URL per
-    # contact, each its own path on one of a few endpoints, so the verdict is kept per scheme and
-    # authority and a URL whose were seen costs a scan of its characters and a lookup.
-    if _UNSAFE_CHARACTER.search(url) is not None:
-        return _full_problem(url, require_https, allow_private)
+def scheme_and_authority(url: str) -> str:
+    """The start of ``url`` that urlsplit reads as its scheme and authority (``https://host:8443``).
+
+    Possibly empty. In a URL without spaces or control characters, whatever urlsplit makes of the
+    scheme and the netloc (host, port, credentials, and whether they are valid at all) depends on
+    this string alone, so a verdict on them can be kept under it for every URL that starts alike.
+    """
     split = _SCHEME_AND_AUTHORITY.match(url)
     assert split is not None  # every group is optional: it matches any string
-    key = (split.group(), require_https, allow_private)
-    try:
-        return _verdicts[key]
-    except KeyError:
-        pass
-    problem = _full_problem(url, require_https, allow_private)
-    if _splits_alike(url, split):
-        if len(_verdicts) >= _VERDICTS_KEPT:
-            _verdicts.clear()
-        _verdicts[key] = problem
-    return problem
+    return split.group()
 
 
-def _splits_alike(url: str, split: re.Match[str]) -> bool:
-    # A safeguard before a verdict is kept: urlsplit finds the same scheme and authority.
-    scheme, authority = split.group(1), split.group(2)
+def splits_alike(url: str, start: str) -> bool:
+    """Whether urlsplit reads in ``url`` the scheme and authority :func:`scheme_and_authority` found
+    (``start``): the safeguard before anything is kept under ``start``."""
+    split = _SCHEME_AND_AUTHORITY.match(start)
+    assert split is not None
+    scheme, authority = split.groups()
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -167,6 +162,27 @@ def _splits_alike(url: str, split: re.Match[str]) -> bool:
     return parts.scheme == (scheme[:-1].lower() if scheme else "") and parts.netloc == (
         authority[2:] if authority else ""
     )
+
+
+def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
+    # Every refusal but one depends only on the scheme and the authority (credentials, host, port);
+    # the other is a space or control character anywhere. A national cascade checks a URL per
+    # contact, each its own path on one of a few endpoints, so the verdict is kept per scheme and
+    # authority and a URL whose were seen costs a scan of its characters and a lookup.
+    if _UNSAFE_CHARACTER.search(url) is not None:
+        return _full_problem(url, require_https, allow_private)
+    start = scheme_and_authority(url)
+    key = (start, require_https, allow_private)
+    try:
+        return _verdicts[key]
+    except KeyError:
+        pass
+    problem = _full_problem(url, require_https, allow_private)
+    if splits_alike(url, start):
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = problem
+    return problem
 
 
 def _full_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
