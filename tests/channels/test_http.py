@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from cssc_core.channels.http import (
     MalformedResponseError,
     Response,
     ResponseTooLargeError,
+    _check_header,
     _target,
 )
 from cssc_core.channels.http_parser import ResponseParser
@@ -548,3 +550,60 @@ def test_a_urls_request_line_and_origin_are_those_of_the_full_reading(
     http = client()
     for url in (authority + first, authority + second, authority + first):
         assert _reading(http._target, url) == _reading(lambda u: _target(u, "cssc-core"), url)
+
+
+def _reference_request(url: str, body: bytes, headers: dict[str, str], content_type: str) -> bytes:
+    """The request as the client wrote it with a check per field (before they were checked at once)."""
+    parts = [
+        _target(url, "cssc-core").prefix,
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n",
+    ]
+    if re.search("[\r\n\0]", content_type):
+        raise InvalidRequestError("the content type holds CR, LF or NUL")
+    for name, value in headers.items():
+        _check_header(name, "")
+        if re.search("[\r\n\0]", value):
+            raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    try:
+        return "".join(parts).encode("latin-1") + body
+    except UnicodeEncodeError:
+        raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
+
+
+@given(
+    st.dictionaries(
+        st.text("Xab-: \r", min_size=1, max_size=4), st.text("ab \r\n\0é\u2100", max_size=5), max_size=3
+    ),
+    st.sampled_from(["application/json", "text/plain; charset=utf-8", "a\r\nb", "a\0", "é"]),
+    st.binary(max_size=8),
+)
+@example({"Host": "x"}, "a\r\nb", b"")
+@example({"X-a": "\r\n"}, "application/json", b"")
+def test_requests_are_written_and_refused_as_with_a_check_per_field(
+    headers: dict[str, str], content_type: str, body: bytes
+) -> None:
+    sent: list[bytes] = []
+
+    async def exchange(origin: Any, data: bytes) -> Response:
+        sent.append(data)
+        return Response(204, "", {}, True)
+
+    async def post(http: HttpClient) -> bytes | tuple[type, str]:
+        try:
+            await http.post("http://127.0.0.1:9/hook", body, headers, content_type=content_type)
+        except InvalidRequestError as error:
+            return type(error), str(error)
+        return sent[-1]
+
+    def reference() -> bytes | tuple[type, str]:
+        try:
+            return _reference_request("http://127.0.0.1:9/hook", body, headers, content_type)
+        except InvalidRequestError as error:
+            return type(error), str(error)
+
+    http = client()
+    http._exchange = exchange  # type: ignore[method-assign]
+    for _ in range(2):  # the second time with the names it learnt
+        assert asyncio.run(post(http)) == reference()

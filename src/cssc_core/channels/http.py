@@ -296,19 +296,21 @@ class HttpClient:
         if self._closed:
             raise RuntimeError("the HTTP client is closed")
         target = self._targets.get(url) or self._target(url)
-        parts = [target.prefix, f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"]
-        if _UNSAFE_VALUE.search(content_type):
-            raise InvalidRequestError("the content type holds CR, LF or NUL")
+        if not self._names.issuperset(headers or ()):
+            self._check_fields(content_type, headers)  # raises, or learns the names
+        lines = ["Content-Type: ", content_type, "\r\nContent-Length: ", str(len(body)), "\r\n"]
         for name, value in (headers or {}).items():
-            if name not in self._names:
-                _check_header(name, "")
-                self._names.add(name)
-            if _UNSAFE_VALUE.search(value):
-                raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
-            parts.append(f"{name}: {value}\r\n")
-        parts.append("\r\n")
+            lines += (name, ": ", value, "\r\n")
+        lines.append("\r\n")
+        fields = "".join(lines)
+        # The values checked at once rather than one search each: every field ends in CR LF and
+        # holds no other CR, LF or NUL (the names are checked already), unless a value does.
+        ends = len(headers or ()) + 3  # the two content fields, the others, the empty line
+        if fields.count("\n") != ends or fields.count("\r") != ends or "\0" in fields:
+            self._check_fields(content_type, headers)
+            raise InvalidRequestError("a header holds CR, LF or NUL")  # not reached: it raised
         try:
-            data = "".join(parts).encode("latin-1") + body
+            data = (target.prefix + fields).encode("latin-1") + body
         except UnicodeEncodeError:
             raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
         return await self._exchange(target.origin, data)
@@ -339,6 +341,17 @@ class HttpClient:
             self._targets.clear()
         self._targets[url] = target
         return target
+
+    def _check_fields(self, content_type: str, headers: Mapping[str, str] | None) -> None:
+        """Raises for the first field that would break the request; learns the header names that pass."""
+        if _UNSAFE_VALUE.search(content_type):
+            raise InvalidRequestError("the content type holds CR, LF or NUL")
+        for name, value in (headers or {}).items():
+            if name not in self._names:
+                _check_header(name, "")
+                self._names.add(name)
+            if _UNSAFE_VALUE.search(value):
+                raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
 
     async def _exchange(self, origin: Origin, data: bytes) -> Response:
         connection = await self._acquire(origin)
