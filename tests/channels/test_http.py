@@ -316,6 +316,37 @@ def test_a_server_that_never_answers_times_out() -> None:
     assert elapsed < 5
 
 
+def test_each_request_on_a_kept_connection_has_its_own_deadline() -> None:
+    # The timeout is for each request as a whole: a request on a connection is timed from its own
+    # start, however long ago the connection's earlier requests started, and times out no sooner.
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep((0, 0.25, 5)[request.index])
+        writer.write(reply())
+
+    async def run() -> tuple[Server, list[tuple[Response | BaseException, float]]]:
+        async with serve(answer) as server:
+            http = client(limit=1, timeout_s=0.4)
+            loop = asyncio.get_running_loop()
+            outcomes = []
+            try:
+                for pause in (0, 0.2, 0):
+                    await asyncio.sleep(pause)
+                    start = loop.time()
+                    (outcome,) = await asyncio.gather(http.post(server.url(), b"x"), return_exceptions=True)
+                    outcomes.append((outcome, loop.time() - start))
+            finally:
+                await http.aclose()
+            return server, outcomes
+
+    server, [(first, _), (second, waited), (third, timed)] = asyncio.run(run())
+    assert isinstance(first, Response)
+    assert isinstance(second, Response)  # answered 0.45 s after the first request started
+    assert waited >= 0.25
+    assert isinstance(third, TimeoutError)
+    assert 0.4 <= timed < 2
+    assert server.connections == 1
+
+
 def test_redirects_are_returned_not_followed() -> None:
     async def run() -> tuple[Server, BaseException | Response]:
         found = reply(302, "Location: http://169.254.169.254/latest/meta-data/\r\n")

@@ -141,10 +141,13 @@ class _Connection(asyncio.Protocol):
         self.requests = 0
         self.idle = False
         self.reusable = False
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._waiter: asyncio.Future[Response] | None = None
         self._parser: ResponseParser | None = None
+        self._deadline = 0.0  # of the request under way
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -152,12 +155,19 @@ class _Connection(asyncio.Protocol):
     def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
         """Sends a request; the future gets its response (or the error that ended the exchange)."""
         assert self.transport is not None
-        loop = asyncio.get_running_loop()
         self.requests += 1
         self.reusable = False
-        self._waiter = waiter = loop.create_future()
+        self._waiter = waiter = self._loop.create_future()
         self._parser = ResponseParser(self.client.head_limit, self.client.body_limit)
-        self._timer = loop.call_at(deadline, self._timed_out)
+        self._deadline = deadline
+        # One timer a connection, not one a request (each armed, then cancelled, in the loop's heap):
+        # a response in time leaves it armed, and when it fires before the deadline of the request
+        # then under way, it is armed again for that deadline (see _check_deadline).
+        if self._timer is None or self._timer_at > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
         self.transport.write(data)
         return waiter
 
@@ -181,6 +191,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.client._all.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
@@ -199,16 +212,19 @@ class _Connection(asyncio.Protocol):
             dropped.__cause__ = exc
             self._finish(dropped)
 
-    def _timed_out(self) -> None:
+    def _check_deadline(self) -> None:
         self._timer = None
+        if self._waiter is None:
+            return  # idle: the next request arms it again
+        if self._deadline > self._timer_at:
+            self._timer_at = self._deadline
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+            return
         self._finish(TimeoutError("the request timed out"))
         self.abort()
 
     def _finish(self, outcome: Response | BaseException) -> None:
         waiter, self._waiter, self._parser = self._waiter, None, None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if waiter is None or waiter.done():
             return
         if isinstance(outcome, BaseException):
