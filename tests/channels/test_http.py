@@ -24,6 +24,7 @@ from cssc_core.channels.http import (
     ResponseTooLargeError,
     _check_header,
     _target,
+    each,
 )
 from cssc_core.channels.http_parser import ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
@@ -638,3 +639,30 @@ def test_requests_are_written_and_refused_as_with_a_check_per_field(
     http._exchange = exchange  # type: ignore[method-assign]
     for _ in range(2):  # the second time with the names it learnt
         assert asyncio.run(post(http)) == reference()
+
+
+@pytest.mark.parametrize(("count", "at_once"), [(0, 5), (1, 5), (7, 1), (7, 3), (3, 10)])
+def test_each_calls_at_most_so_many_at_once_and_keeps_the_order(count: int, at_once: int) -> None:
+    running, most = 0, 0
+
+    async def call(item: int) -> str:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001 * (item % 3))  # finishing out of order
+        running -= 1
+        return f"r{item}"
+
+    results = asyncio.run(each(list(range(count)), call, at_once=at_once))
+    assert results == [f"r{item}" for item in range(count)]
+    assert most == min(count, at_once)
+
+
+def test_each_passes_an_error_on() -> None:
+    async def call(item: int) -> int:
+        if item == 2:
+            raise ValueError("two")
+        return item
+
+    with pytest.raises(ValueError, match="two"):
+        asyncio.run(each([0, 1, 2, 3], call, at_once=2))

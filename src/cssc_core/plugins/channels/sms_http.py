@@ -30,13 +30,12 @@ channel uses, for the same reason: a fraction of aiohttp's CPU per request.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cssc_core.channels.http import HttpClient, InvalidRequestError
+from cssc_core.channels.http import HttpClient, InvalidRequestError, each
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
 from cssc_core.channels.templates import Template
 from cssc_core.errors import Problem, ValidationError
@@ -129,9 +128,9 @@ class SmsHttpChannel:
         return {key: template.render(values) for key, template in self.body.items()}
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
-        """Posts every text of the batch concurrently."""
+        """Posts every text of the batch concurrently, as many at once as there are connections."""
         client = self._open()
-        return await asyncio.gather(*(self._post(client, item) for item in batch))
+        return await each(batch, lambda item: self._post(client, item), at_once=self.concurrency)
 
     async def _post(self, client: HttpClient, item: Outgoing) -> SendResult:
         if item.marking in NOT_FOR_SMS:

@@ -25,13 +25,12 @@ channel benchmark's figures are in ``docs/channels.md``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cssc_core.channels.http import HttpClient, InvalidRequestError, Resolver
+from cssc_core.channels.http import HttpClient, InvalidRequestError, Resolver, each
 from cssc_core.channels.render import COPY_FORMAT
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
 from cssc_core.errors import ValidationError
@@ -222,9 +221,9 @@ class WebhookChannel:
         return "sha256=" + outer.hexdigest()
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
-        """Posts every copy of the batch concurrently."""
+        """Posts every copy of the batch concurrently, as many at once as there are connections."""
         client = self._open()
-        return await asyncio.gather(*(self._post(client, item) for item in batch))
+        return await each(batch, lambda item: self._post(client, item), at_once=self.concurrency)
 
     async def _post(self, client: HttpClient, item: Outgoing) -> SendResult:
         try:
