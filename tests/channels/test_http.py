@@ -24,7 +24,6 @@ from cssc_core.channels.http import (
     ResponseTooLargeError,
     _check_header,
     _target,
-    each,
 )
 from cssc_core.channels.http_parser import ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
@@ -618,9 +617,9 @@ def test_requests_are_written_and_refused_as_with_a_check_per_field(
 ) -> None:
     sent: list[bytes] = []
 
-    async def exchange(origin: Any, data: bytes) -> Response:
+    async def exchange(origin: Any, data: bytes, held: Any = None) -> tuple[Response, None]:
         sent.append(data)
-        return Response(204, "", {}, True)
+        return Response(204, "", {}, True), None
 
     async def post(http: HttpClient) -> bytes | tuple[type, str]:
         try:
@@ -641,28 +640,186 @@ def test_requests_are_written_and_refused_as_with_a_check_per_field(
         assert asyncio.run(post(http)) == reference()
 
 
-@pytest.mark.parametrize(("count", "at_once"), [(0, 5), (1, 5), (7, 1), (7, 3), (3, 10)])
-def test_each_calls_at_most_so_many_at_once_and_keeps_the_order(count: int, at_once: int) -> None:
-    running, most = 0, 0
-
-    async def call(item: int) -> str:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.001 * (item % 3))  # finishing out of order
-        running -= 1
-        return f"r{item}"
-
-    results = asyncio.run(each(list(range(count)), call, at_once=at_once))
-    assert results == [f"r{item}" for item in range(count)]
-    assert most == min(count, at_once)
+# --- many requests in one call --------------------------------------------------------------------
 
 
-def test_each_passes_an_error_on() -> None:
-    async def call(item: int) -> int:
-        if item == 2:
-            raise ValueError("two")
-        return item
+def test_post_each_answers_each_request_in_order_errors_included() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.001 * (int(request.body) % 3))
+        writer.write(reply(200 + int(request.body)))
 
-    with pytest.raises(ValueError, match="two"):
-        asyncio.run(each([0, 1, 2, 3], call, at_once=2))
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=3)
+            requests: list[tuple[str, bytes, dict[str, str] | None]] = [
+                (server.url(f"/hook/{n}"), str(n).encode(), {"Idempotency-Key": str(n)}) for n in range(20)
+            ]
+            requests[5] = ("ftp://example.org/", b"5", None)
+            requests[9] = (server.url(), b"9", {"X-Bad": "a\r\nb"})
+            try:
+                return server, await http.post_each(requests)
+            finally:
+                await http.aclose()
+
+    server, outcomes = asyncio.run(run())
+    assert isinstance(outcomes[5], InvalidRequestError)
+    assert isinstance(outcomes[9], InvalidRequestError)
+    others = [n for n in range(20) if n not in (5, 9)]
+    assert [outcomes[n].status for n in others] == [200 + n for n in others]  # type: ignore[union-attr]
+    assert sorted(r.body for r in server.requests) == sorted(str(n).encode() for n in others)
+    assert server.most_open <= 3
+    assert server.connections == 3  # the connections were carried on from request to request
+
+
+def test_post_each_sends_a_calls_requests_one_after_another_on_each_connection() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.005)
+        writer.write(reply())
+
+    async def run() -> Server:
+        async with serve(answer) as server:
+            http = client(limit=2)
+            try:
+                calls = [
+                    http.post_each([(server.url(), name + str(n).encode(), None) for n in range(4)])
+                    for name in (b"a", b"b")
+                ]
+                outcomes = await asyncio.gather(*calls)
+            finally:
+                await http.aclose()
+            assert all(isinstance(o, Response) for call in outcomes for o in call)
+            return server
+
+    server = asyncio.run(run())
+    # The first call had both connections until its requests were done, as if they had queued first.
+    assert [r.body[:1] for r in server.requests] == [b"a"] * 4 + [b"b"] * 4
+    assert server.connections == 2
+
+
+def test_post_each_moves_between_origins_and_off_connections_the_server_closed() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(reply(200 if request.index < 2 else 503))
+        await writer.drain()
+        if request.index == 1:
+            writer.close()  # keep-alive promised, then closed
+
+    async def run() -> tuple[Server, Server, list[Response | Exception]]:
+        async with serve(answer) as a, serve(answer) as b:
+            http = client(limit=1)
+            urls = [a.url(), a.url(), a.url(), b.url(), a.url(), b.url(), b.url(), b.url()]
+            try:
+                outcomes = await http.post_each([(url, b"x", None) for url in urls])
+            finally:
+                await http.aclose()
+            return a, b, outcomes
+
+    a, b, outcomes = asyncio.run(run())
+    assert all(isinstance(o, Response) for o in outcomes), outcomes
+    assert len(a.requests) == 4
+    assert len(b.requests) == 4
+    assert a.most_open == b.most_open == 1
+
+
+def test_post_each_retries_a_request_lost_on_a_carried_connection_once() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.index == 1:  # the race: the server closed as the second request arrived
+            writer.close()
+        else:
+            writer.write(reply())
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                return server, await http.post_each([(server.url(), str(n).encode(), None) for n in range(3)])
+            finally:
+                await http.aclose()
+
+    server, outcomes = asyncio.run(run())
+    assert [getattr(o, "status", o) for o in outcomes] == [204] * 3
+    assert [(r.connection, r.index) for r in server.requests] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
+
+
+def test_post_each_times_each_request_and_gives_back_every_slot_when_cancelled() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5 if request.body == b"slow" else 0)
+        writer.write(reply())
+
+    async def run() -> tuple[list[Response | Exception], list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=2, timeout_s=0.3)
+            try:
+                timed = await http.post_each(
+                    [(server.url(), body, None) for body in (b"slow", b"1", b"2", b"3")]
+                )
+                stuck = asyncio.ensure_future(http.post_each([(server.url(), b"slow", None)] * 4))
+                await asyncio.sleep(0.05)
+                stuck.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await stuck
+                after = await asyncio.wait_for(http.post_each([(server.url(), b"ok", None)] * 4), 2)
+            finally:
+                await http.aclose()
+            return timed, after
+
+    timed, after = asyncio.run(run())
+    assert isinstance(timed[0], TimeoutError)
+    assert [getattr(o, "status", o) for o in timed[1:]] == [204] * 3
+    assert [getattr(o, "status", o) for o in after] == [204] * 4
+
+
+def test_post_each_on_a_closed_client_refuses() -> None:
+    async def run() -> None:
+        http = client()
+        await http.aclose()
+        await http.post_each([("http://127.0.0.1:1/", b"x", None)])
+
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(run())
+
+
+BODIES = [b"1", b"bad", b"2", b"slow", b"3", b"bad", b"4", b"5", b"6"]
+
+
+def test_post_each_gives_each_slot_back_once_whatever_fails_on_a_carried_connection() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == b"bad":
+            writer.write(b"HTTP/2 200 OK\r\n\r\n")
+        elif request.body == b"slow":
+            await asyncio.sleep(5)
+        else:
+            writer.write(reply())
+
+    async def run() -> tuple[list[Response | Exception], int, int]:
+        async with serve(answer) as server:
+            http = client(limit=2, timeout_s=0.2)
+            try:
+                outcomes = await http.post_each([(server.url(), body, None) for body in BODIES])
+                await asyncio.sleep(0.05)  # the dropped connections' ends arrive
+                return outcomes, http._open, len(http._all)
+            finally:
+                await http.aclose()
+
+    outcomes, slots, connections = asyncio.run(run())
+    expected = {b"bad": "MalformedResponseError", b"slow": "TimeoutError"}
+    assert [type(o).__name__ for o in outcomes] == [expected.get(body, "Response") for body in BODIES]
+    assert slots == connections <= 2  # each slot taken is an open connection: none given back twice
+
+
+def test_post_each_opens_nothing_once_the_client_is_closed() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=2)
+            call = asyncio.ensure_future(http.post_each([(server.url(), b"x", None)] * 6))
+            await asyncio.sleep(0.1)
+            await http.aclose()
+            outcomes = await asyncio.wait_for(call, 2)
+            await asyncio.sleep(0.05)
+            return server, outcomes
+
+    server, outcomes = asyncio.run(run())
+    assert all(isinstance(o, ConnectionDroppedError) for o in outcomes), outcomes
+    assert server.connections == 2

@@ -30,7 +30,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
 from cssc_core.channels.http_parser import (
@@ -59,7 +59,6 @@ __all__ = [
     "Resolver",
     "Response",
     "ResponseTooLargeError",
-    "each",
 ]
 
 AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
@@ -69,8 +68,6 @@ Resolver = Callable[[str, int], Awaitable[Sequence[AddrInfo]]]
 """Resolves ``(host, port)`` to addresses (``loop.getaddrinfo`` unless a test injects one)."""
 
 Origin = tuple[str, str, int]
-_Item = TypeVar("_Item")
-_Result = TypeVar("_Result")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
@@ -236,36 +233,16 @@ class _Connection(asyncio.Protocol):
         else:
             waiter.set_result(outcome)
 
+    @property
+    def closing(self) -> bool:
+        """Whether the connection is closing or closed (it can carry no request)."""
+        return self.transport is None or self.transport.is_closing()
+
     def abort(self) -> None:
         """Drops the connection at once."""
         self.reusable = False
         if self.transport is not None:
             self.transport.abort()
-
-
-async def each(
-    items: Sequence[_Item], call: Callable[[_Item], Awaitable[_Result]], *, at_once: int
-) -> list[_Result]:
-    """``call(item)`` for every item, at most ``at_once`` at a time; the results in the items' order.
-
-    What gathering one call per item does when the client has ``at_once`` connections, with a task
-    per connection rather than one per item: each task takes the next item as its last is done. A
-    channel's batch of a hundred copies on ten connections makes ten tasks, not a hundred (with a
-    coroutine, a future and a wakeup each, and more for the garbage collector to go through).
-    """
-    results: list[_Result | None] = [None] * len(items)
-    pending = iter(enumerate(items))
-
-    async def work() -> None:
-        for index, item in pending:
-            results[index] = await call(item)
-
-    workers = min(at_once, len(items))
-    if workers == 1:
-        await work()
-    elif workers > 1:
-        await asyncio.gather(*(work() for _ in range(workers)))
-    return cast(list[_Result], results)
 
 
 class HttpClient:
@@ -339,6 +316,62 @@ class HttpClient:
         """
         if self._closed:
             raise RuntimeError("the HTTP client is closed")
+        origin, data = self._request(url, body, headers, content_type)
+        response, connection = await self._exchange(origin, data)
+        if connection is not None:
+            self._release(connection)
+        return response
+
+    async def post_each(
+        self,
+        requests: Sequence[tuple[str, bytes, Mapping[str, str] | None]],
+        *,
+        content_type: str = "application/json",
+    ) -> list[Response | Exception]:
+        """POSTs each ``(url, body, headers)``; for each, the response or the error :meth:`post`
+        would have raised, in the order of ``requests``.
+
+        At most ``limit`` at once, each on a task of its own that takes the next request when its
+        last is answered, and sends it at once on the same connection when it goes to the same
+        origin, rather than giving the connection back and waiting for one in turn: the requests
+        of one call go out one after another on each connection, as if queued together, with no
+        task, no wait and no hand-over a request (which cost more than the request itself).
+        """
+        if self._closed:
+            raise RuntimeError("the HTTP client is closed")
+        outcomes: list[Response | Exception | None] = [None] * len(requests)
+        pending = iter(range(len(requests)))
+
+        async def carry() -> None:
+            held: _Connection | None = None
+            try:
+                for index in pending:
+                    url, body, headers = requests[index]
+                    try:
+                        origin, data = self._request(url, body, headers, content_type)
+                        if held is not None and (held.origin != origin or held.closing):
+                            self._give_back(held)
+                            held = None
+                        # The exchange has the connection now: on an error it drops it and its slot.
+                        connection, held = held, None
+                        outcomes[index], held = await self._exchange(origin, data, connection)
+                    except Exception as error:
+                        outcomes[index] = error
+            finally:
+                if held is not None:
+                    self._give_back(held)
+
+        workers = min(self.limit, len(requests))
+        if workers == 1:
+            await carry()
+        elif workers > 1:
+            await asyncio.gather(*(carry() for _ in range(workers)))
+        return cast(list[Response | Exception], outcomes)
+
+    def _request(
+        self, url: str, body: bytes, headers: Mapping[str, str] | None, content_type: str
+    ) -> tuple[Origin, bytes]:
+        """The origin to send a request to, and its bytes."""
         target = self._targets.get(url) or self._target(url)
         if not self._names.issuperset(headers or ()):
             self._check_fields(content_type, headers)  # raises, or learns the names
@@ -354,10 +387,9 @@ class HttpClient:
             self._check_fields(content_type, headers)
             raise InvalidRequestError("a header holds CR, LF or NUL")  # not reached: it raised
         try:
-            data = (target.prefix + fields).encode("latin-1") + body
+            return target.origin, (target.prefix + fields).encode("latin-1") + body
         except UnicodeEncodeError:
             raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
-        return await self._exchange(target.origin, data)
 
     def _target(self, url: str) -> _Target:
         """The request line and fixed headers for ``url``, and its origin; kept by URL.
@@ -397,10 +429,20 @@ class HttpClient:
             if _UNSAFE_VALUE.search(value):
                 raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
 
-    async def _exchange(self, origin: Origin, data: bytes) -> Response:
-        connection = await self._acquire(origin)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+    async def _exchange(
+        self, origin: Origin, data: bytes, held: _Connection | None = None
+    ) -> tuple[Response, _Connection | None]:
+        """Sends a request on ``held`` (a connection to ``origin`` its caller has), or on one from
+        the pool; the response, and the connection when it may carry another request (the caller
+        then has it, and gives it back with :meth:`_give_back`)."""
+        if held is not None:
+            connection: _Connection | None = held
+        elif self._closed:  # while post_each was under way: as for the requests waiting then
+            raise ConnectionDroppedError(f"the client closed ({origin[1]})", before_response=True)
+        else:
+            taken = self._take(origin)
+            connection = await self._wait(taken) if isinstance(taken, asyncio.Future) else taken
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
             if connection is None:
                 connection = await self._connect(origin, deadline)
@@ -423,16 +465,24 @@ class HttpClient:
             self._free_slot()
             raise
         if connection.reusable and not self._closed:
-            self._release(connection)
-        else:
+            return response, connection
+        connection.abort()
+        self._free_slot()
+        return response, None
+
+    def _give_back(self, connection: _Connection) -> None:
+        """Gives back a connection a caller had: to the pool, or its slot when it is closing."""
+        if connection.closing or self._closed:
             connection.abort()
             self._free_slot()
-        return response
+        else:
+            self._release(connection)
 
     # --- the pool ---------------------------------------------------------------------------
 
-    async def _acquire(self, origin: Origin) -> _Connection | None:
-        """An idle connection to ``origin``, or None: a slot to open a new one in."""
+    def _take(self, origin: Origin) -> _Connection | asyncio.Future[_Connection | None] | None:
+        """An idle connection to ``origin``, None for a slot to open a new one in, or a future
+        that gets one of the two in turn (see :meth:`_wait`)."""
         while self._waiters and self._waiters[0][1].done():
             self._waiters.popleft()  # gave up waiting; left in the line they would stall it
         if not self._waiters:
@@ -440,7 +490,7 @@ class HttpClient:
             while idle:
                 connection = idle.pop()
                 # One closing already stays marked idle: its connection_lost frees its slot.
-                if connection.transport is not None and not connection.transport.is_closing():
+                if not connection.closing:
                     connection.idle = False
                     return connection
             if self._open < self.limit:
@@ -450,6 +500,10 @@ class HttpClient:
                 return None
         waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append((origin, waiter))
+        return waiter
+
+    async def _wait(self, waiter: asyncio.Future[_Connection | None]) -> _Connection | None:
+        """What :meth:`_take` gave in turn, through ``waiter``."""
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -467,7 +521,7 @@ class HttpClient:
         for idle in self._idle.values():
             while idle:
                 connection = idle.pop()
-                if connection.transport is not None and not connection.transport.is_closing():
+                if not connection.closing:
                     connection.idle = False
                     connection.abort()
                     return True

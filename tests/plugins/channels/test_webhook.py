@@ -341,3 +341,17 @@ def test_each_resolved_address_is_checked_just_before_connecting() -> None:
     assert refused >= 2
     assert set(recorder.attempts) == {"93.184.216.34"}
     assert result.status is DeliveryStatus.TEMPORARY_FAILURE
+
+
+def test_an_error_no_copy_could_cause_is_raised_not_reported() -> None:
+    class Broken:
+        async def post_each(self, requests: Sequence[Any]) -> list[Exception]:
+            return [RuntimeError("a bug")] * len(requests)
+
+    async def run() -> None:
+        sender = channel(allow_private=True)
+        sender._client = Broken()  # type: ignore[assignment]
+        await sender.send(copies_to(["http://127.0.0.1:1/hook"]))
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        asyncio.run(run())

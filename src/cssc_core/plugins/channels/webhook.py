@@ -28,9 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from cssc_core.channels.http import HttpClient, InvalidRequestError, Resolver, each
+from cssc_core.channels.http import HttpClient, InvalidRequestError, Resolver, Response
 from cssc_core.channels.render import COPY_FORMAT
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
 from cssc_core.errors import ValidationError
@@ -159,6 +159,22 @@ def outcome(delivery: str, status: int, retry_after: str | None = None) -> SendR
     return SendResult.permanent(delivery, f"HTTP {status}")
 
 
+def _result(delivery: str, answer: Response | Exception) -> SendResult:
+    # What the client's answer to a copy makes of it; an error no copy could cause is raised.
+    if isinstance(answer, Response):
+        return outcome(delivery, answer.status, answer.headers.get("retry-after"))
+    if isinstance(answer, TimeoutError):
+        return SendResult.temporary(delivery, "timed out")
+    if isinstance(answer, InvalidRequestError):
+        return SendResult.permanent(delivery, f"webhook request refused: {answer}")
+    if isinstance(answer, OSError):
+        forbidden = find_forbidden(answer)
+        if forbidden is not None:
+            return SendResult.permanent(delivery, f"webhook URL refused: {forbidden}")
+        return SendResult.temporary(delivery, type(answer).__name__)
+    raise answer
+
+
 class WebhookChannel:
     """Posts copies over one shared HTTP client (made on first use, on the dispatcher's loop).
 
@@ -221,33 +237,28 @@ class WebhookChannel:
         return "sha256=" + outer.hexdigest()
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
-        """Posts every copy of the batch concurrently, as many at once as there are connections."""
+        """Posts every copy of the batch concurrently, on as many connections as it may open."""
         client = self._open()
-        return await each(batch, lambda item: self._post(client, item), at_once=self.concurrency)
-
-    async def _post(self, client: HttpClient, item: Outgoing) -> SendResult:
-        try:
-            check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
-        except ForbiddenAddressError as error:
-            return SendResult.permanent(item.delivery, f"webhook URL refused: {error}")
-        body = self._encoder.encode(document_of(item))
-        headers = {
-            "X-CSSC-Signature": self.sign(body),
-            "Idempotency-Key": item.idempotency_key,
-            "X-CSSC-Delivery": item.delivery,
-        }
-        try:
-            response = await client.post(item.address, body, headers)
-        except TimeoutError:
-            return SendResult.temporary(item.delivery, "timed out")
-        except InvalidRequestError as error:
-            return SendResult.permanent(item.delivery, f"webhook request refused: {error}")
-        except OSError as error:
-            forbidden = find_forbidden(error)
-            if forbidden is not None:
-                return SendResult.permanent(item.delivery, f"webhook URL refused: {forbidden}")
-            return SendResult.temporary(item.delivery, type(error).__name__)
-        return outcome(item.delivery, response.status, response.headers.get("retry-after"))
+        results: list[SendResult | None] = [None] * len(batch)
+        posted: list[int] = []
+        requests: list[tuple[str, bytes, Mapping[str, str] | None]] = []
+        for index, item in enumerate(batch):
+            try:
+                check_url(item.address, require_https=self.require_https, allow_private=self.allow_private)
+            except ForbiddenAddressError as error:
+                results[index] = SendResult.permanent(item.delivery, f"webhook URL refused: {error}")
+                continue
+            body = self._encoder.encode(document_of(item))
+            headers = {
+                "X-CSSC-Signature": self.sign(body),
+                "Idempotency-Key": item.idempotency_key,
+                "X-CSSC-Delivery": item.delivery,
+            }
+            posted.append(index)
+            requests.append((item.address, body, headers))
+        for index, answer in zip(posted, await client.post_each(requests), strict=True):
+            results[index] = _result(batch[index].delivery, answer)
+        return cast(list[SendResult], results)
 
     async def aclose(self) -> None:
         """Closes the client and its connections."""
