@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from cssc_core.channels import http_parser
 from cssc_core.channels.http import (
     AddrInfo,
     ConnectionDroppedError,
@@ -25,7 +26,7 @@ from cssc_core.channels.http import (
     _check_header,
     _target,
 )
-from cssc_core.channels.http_parser import ResponseParser
+from cssc_core.channels.http_parser import HttpError, ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
 from tests.channels.raw_server import LOOPBACK, Recorder, Request, Server, answering, reply, reset, serve
 
@@ -823,3 +824,76 @@ def test_post_each_opens_nothing_once_the_client_is_closed() -> None:
     server, outcomes = asyncio.run(run())
     assert all(isinstance(o, ConnectionDroppedError) for o in outcomes), outcomes
     assert server.connections == 2
+
+
+# --- heads read once ------------------------------------------------------------------------------
+
+_head_lines = st.lists(
+    st.sampled_from(
+        [
+            b"Content-Length: 2",
+            b"Content-Length: 0",
+            b"Transfer-Encoding: chunked",
+            b"Connection: close",
+            b"Connection: keep-alive, Upgrade",
+            b"Retry-After: 7",
+            b"retry-after: 8",
+            b"X-Empty:",
+            b"Date: Mon, 01 Jan 2024 00:00:00 GMT",
+            b"Bad Header: x",
+            b"X: a\rb",
+            b"X: \x00",
+            b" folded",
+        ]
+    ),
+    max_size=4,
+)
+_status_lines = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.0 204 No Content",
+        b"HTTP/1.1 103 Early Hints",
+        b"HTTP/1.1 101 Up",
+        b"HTTP/1.1 099 x",
+        b"HTTP/2 200",
+        b"HTTP/1.1 503",
+    ]
+)
+
+
+def _read(data: bytes) -> tuple[bool, Response | None, bool] | tuple[type, str]:
+    parser = ResponseParser()
+    try:
+        done = parser.feed(data)
+    except HttpError as error:
+        return type(error), str(error)
+    return done, parser.response, parser.extra
+
+
+@given(
+    st.lists(st.tuples(_status_lines, _head_lines), min_size=1, max_size=6),
+    st.sampled_from([b"", b"ok", b"okHTTP"]),
+)
+def test_heads_read_again_read_as_they_did_the_first_time(
+    heads: list[tuple[bytes, list[bytes]]], body: bytes
+) -> None:
+    responses = [b"\r\n".join([status, *lines]) + b"\r\n\r\n" + body for status, lines in heads]
+    responses.append(b"".join(responses))  # interim responses before the real one, in one piece
+    kept, http_parser._HEAD_KEPT_SIZE = http_parser._HEAD_KEPT_SIZE, -1  # nothing kept
+    try:
+        expected = [_read(data) for data in responses]
+    finally:
+        http_parser._HEAD_KEPT_SIZE = kept
+    http_parser._heads.clear()
+    assert [_read(data) for data in responses * 2] == expected * 2
+
+
+def test_each_response_has_headers_of_its_own() -> None:
+    data = b"HTTP/1.1 200 OK\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
+    first, second = ResponseParser(), ResponseParser()
+    assert first.feed(data)
+    assert first.response is not None
+    first.response.headers["retry-after"] = "changed"
+    assert second.feed(data)
+    assert second.response is not None
+    assert second.response.headers["retry-after"] == "3"
