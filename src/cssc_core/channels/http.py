@@ -11,6 +11,8 @@ What it does:
 
 - keeps a pool of keep-alive connections per origin (scheme, host, port), at most ``limit`` in
   all; requests wait for a connection in the order they came;
+- posts a batch (:meth:`HttpClient.post_each`) on at most ``limit`` tasks, each sending its next
+  request on the connection it has as soon as its last is answered;
 - ``https`` with certificate and host name checked (``ssl.create_default_context()`` unless a
   context is given), and ``http``: which of the two a channel allows is the channel's decision;
 - resolves a name itself, has the SSRF guard (:class:`~cssc_core.channels.ssrf.GuardedSocketFactory`)
@@ -373,7 +375,7 @@ class HttpClient:
     ) -> tuple[Origin, bytes]:
         """The origin to send a request to, and its bytes."""
         target = self._targets.get(url) or self._target(url)
-        if not self._names.issuperset(headers or ()):
+        if headers and not headers.keys() <= self._names:  # (issuperset would copy them to a set)
             self._check_fields(content_type, headers)  # raises, or learns the names
         lines = ["Content-Type: ", content_type, "\r\nContent-Length: ", str(len(body)), "\r\n"]
         for name, value in (headers or {}).items():
