@@ -168,7 +168,8 @@ def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | No
     # Every refusal but one depends only on the scheme and the authority (credentials, host, port);
     # the other is a space or control character anywhere. A national cascade checks a URL per
     # contact, each its own path on one of a few endpoints, so the verdict is kept per scheme and
-    # authority and a URL whose were seen costs a scan of its characters and a lookup.
+    # authority, and a URL whose scheme and authority were seen costs a scan of its characters and a
+    # lookup.
     if _UNSAFE_CHARACTER.search(url) is not None:
         return _full_problem(url, require_https, allow_private)
     start = scheme_and_authority(url)
