@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from cssc_core.channels import http_parser
 from cssc_core.channels.http import (
     AddrInfo,
     ConnectionDroppedError,
@@ -19,8 +23,10 @@ from cssc_core.channels.http import (
     MalformedResponseError,
     Response,
     ResponseTooLargeError,
+    _check_header,
+    _target,
 )
-from cssc_core.channels.http_parser import ResponseParser
+from cssc_core.channels.http_parser import HttpError, ResponseParser
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
 from tests.channels.raw_server import LOOPBACK, Recorder, Request, Server, answering, reply, reset, serve
 
@@ -311,6 +317,37 @@ def test_a_server_that_never_answers_times_out() -> None:
     assert elapsed < 5
 
 
+def test_each_request_on_a_kept_connection_has_its_own_deadline() -> None:
+    # The timeout is for each request as a whole: a request on a connection is timed from its own
+    # start, however long ago the connection's earlier requests started, and times out no sooner.
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep((0, 0.25, 5)[request.index])
+        writer.write(reply())
+
+    async def run() -> tuple[Server, list[tuple[Response | BaseException, float]]]:
+        async with serve(answer) as server:
+            http = client(limit=1, timeout_s=0.4)
+            loop = asyncio.get_running_loop()
+            outcomes = []
+            try:
+                for pause in (0, 0.2, 0):
+                    await asyncio.sleep(pause)
+                    start = loop.time()
+                    (outcome,) = await asyncio.gather(http.post(server.url(), b"x"), return_exceptions=True)
+                    outcomes.append((outcome, loop.time() - start))
+            finally:
+                await http.aclose()
+            return server, outcomes
+
+    server, [(first, _), (second, waited), (third, timed)] = asyncio.run(run())
+    assert isinstance(first, Response)
+    assert isinstance(second, Response)  # answered 0.45 s after the first request started
+    assert waited >= 0.25
+    assert isinstance(third, TimeoutError)
+    assert 0.4 <= timed < 2
+    assert server.connections == 1
+
+
 def test_redirects_are_returned_not_followed() -> None:
     async def run() -> tuple[Server, BaseException | Response]:
         found = reply(302, "Location: http://169.254.169.254/latest/meta-data/\r\n")
@@ -502,3 +539,361 @@ def test_a_request_that_gives_up_waiting_leaves_the_queue_moving() -> None:
     assert third.status == 204
     assert waiting == 0
     assert [r.body for r in server.requests] == [b"1", b"3"]
+
+
+# --- what a request is made of --------------------------------------------------------------------
+
+_TRICKY = "hHtTpPsS:/?#@\\[]%.:0127aAfe-+é\u2100 "
+_authorities = st.sampled_from(
+    [
+        "http://127.0.0.1:8080",
+        "HTTP://Hooks.Example.ORG",
+        "https://hooks.example.org:443",
+        "http://[::1]:80",
+        "http://[::1",
+        "http://user@hooks.example.org",
+        "http://café.example",
+        "http://a\u2100b.example",
+        "http://h.example:99999",
+        "http://",
+        "ftp://hooks.example.org",
+        "//hooks.example.org",
+        "http:",
+        "",
+    ]
+)
+_rests = st.text(alphabet=_TRICKY, max_size=16)
+
+
+def _reading(read: Callable[[str], Any], url: str) -> Any:
+    try:
+        return read(url)
+    except (InvalidRequestError, UnicodeError) as error:
+        return type(error), str(error)
+
+
+@given(_authorities, _rests, _rests)
+@example("http://127.0.0.1:8080", "/hook/c-1", "/hook/c-2?x=1#frag")
+@example("http://127.0.0.1:8080", "", "?q")
+@example("http://127.0.0.1:8080", "/", "#?x")
+def test_a_urls_request_line_and_origin_are_those_of_the_full_reading(
+    authority: str, first: str, second: str
+) -> None:
+    http = client()
+    for url in (authority + first, authority + second, authority + first):
+        assert _reading(http._target, url) == _reading(lambda u: _target(u, "cssc-core"), url)
+
+
+def _reference_request(url: str, body: bytes, headers: dict[str, str], content_type: str) -> bytes:
+    """The request as the client wrote it with a check per field (before they were checked at once)."""
+    parts = [
+        _target(url, "cssc-core").prefix,
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n",
+    ]
+    if re.search("[\r\n\0]", content_type):
+        raise InvalidRequestError("the content type holds CR, LF or NUL")
+    for name, value in headers.items():
+        _check_header(name, "")
+        if re.search("[\r\n\0]", value):
+            raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    try:
+        return "".join(parts).encode("latin-1") + body
+    except UnicodeEncodeError:
+        raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
+
+
+@given(
+    st.dictionaries(
+        st.text("Xab-: \r", min_size=1, max_size=4), st.text("ab \r\n\0é\u2100", max_size=5), max_size=3
+    ),
+    st.sampled_from(["application/json", "text/plain; charset=utf-8", "a\r\nb", "a\0", "é"]),
+    st.binary(max_size=8),
+)
+@example({"Host": "x"}, "a\r\nb", b"")
+@example({"X-a": "\r\n"}, "application/json", b"")
+def test_requests_are_written_and_refused_as_with_a_check_per_field(
+    headers: dict[str, str], content_type: str, body: bytes
+) -> None:
+    sent: list[bytes] = []
+
+    async def exchange(origin: Any, data: bytes, held: Any = None) -> tuple[Response, None]:
+        sent.append(data)
+        return Response(204, "", {}, True), None
+
+    async def post(http: HttpClient) -> bytes | tuple[type, str]:
+        try:
+            await http.post("http://127.0.0.1:9/hook", body, headers, content_type=content_type)
+        except InvalidRequestError as error:
+            return type(error), str(error)
+        return sent[-1]
+
+    def reference() -> bytes | tuple[type, str]:
+        try:
+            return _reference_request("http://127.0.0.1:9/hook", body, headers, content_type)
+        except InvalidRequestError as error:
+            return type(error), str(error)
+
+    http = client()
+    http._exchange = exchange  # type: ignore[method-assign]
+    for _ in range(2):  # the second time with the names it learnt
+        assert asyncio.run(post(http)) == reference()
+
+
+# --- many requests in one call --------------------------------------------------------------------
+
+
+def test_post_each_answers_each_request_in_order_errors_included() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.001 * (int(request.body) % 3))
+        writer.write(reply(200 + int(request.body)))
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=3)
+            requests: list[tuple[str, bytes, dict[str, str] | None]] = [
+                (server.url(f"/hook/{n}"), str(n).encode(), {"Idempotency-Key": str(n)}) for n in range(20)
+            ]
+            requests[5] = ("ftp://example.org/", b"5", None)
+            requests[9] = (server.url(), b"9", {"X-Bad": "a\r\nb"})
+            try:
+                return server, await http.post_each(requests)
+            finally:
+                await http.aclose()
+
+    server, outcomes = asyncio.run(run())
+    assert isinstance(outcomes[5], InvalidRequestError)
+    assert isinstance(outcomes[9], InvalidRequestError)
+    others = [n for n in range(20) if n not in (5, 9)]
+    assert [outcomes[n].status for n in others] == [200 + n for n in others]  # type: ignore[union-attr]
+    assert sorted(r.body for r in server.requests) == sorted(str(n).encode() for n in others)
+    assert server.most_open <= 3
+    assert server.connections == 3  # the connections were carried on from request to request
+
+
+def test_post_each_sends_a_calls_requests_one_after_another_on_each_connection() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.005)
+        writer.write(reply())
+
+    async def run() -> Server:
+        async with serve(answer) as server:
+            http = client(limit=2)
+            try:
+                calls = [
+                    http.post_each([(server.url(), name + str(n).encode(), None) for n in range(4)])
+                    for name in (b"a", b"b")
+                ]
+                outcomes = await asyncio.gather(*calls)
+            finally:
+                await http.aclose()
+            assert all(isinstance(o, Response) for call in outcomes for o in call)
+            return server
+
+    server = asyncio.run(run())
+    # The first call had both connections until its requests were done, as if they had queued first.
+    assert [r.body[:1] for r in server.requests] == [b"a"] * 4 + [b"b"] * 4
+    assert server.connections == 2
+
+
+def test_post_each_moves_between_origins_and_off_connections_the_server_closed() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(reply(200 if request.index < 2 else 503))
+        await writer.drain()
+        if request.index == 1:
+            writer.close()  # keep-alive promised, then closed
+
+    async def run() -> tuple[Server, Server, list[Response | Exception]]:
+        async with serve(answer) as a, serve(answer) as b:
+            http = client(limit=1)
+            urls = [a.url(), a.url(), a.url(), b.url(), a.url(), b.url(), b.url(), b.url()]
+            try:
+                outcomes = await http.post_each([(url, b"x", None) for url in urls])
+            finally:
+                await http.aclose()
+            return a, b, outcomes
+
+    a, b, outcomes = asyncio.run(run())
+    assert all(isinstance(o, Response) for o in outcomes), outcomes
+    assert len(a.requests) == 4
+    assert len(b.requests) == 4
+    assert a.most_open == b.most_open == 1
+
+
+def test_post_each_retries_a_request_lost_on_a_carried_connection_once() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.index == 1:  # the race: the server closed as the second request arrived
+            writer.close()
+        else:
+            writer.write(reply())
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                return server, await http.post_each([(server.url(), str(n).encode(), None) for n in range(3)])
+            finally:
+                await http.aclose()
+
+    server, outcomes = asyncio.run(run())
+    assert [getattr(o, "status", o) for o in outcomes] == [204] * 3
+    assert [(r.connection, r.index) for r in server.requests] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
+
+
+def test_post_each_times_each_request_and_gives_back_every_slot_when_cancelled() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5 if request.body == b"slow" else 0)
+        writer.write(reply())
+
+    async def run() -> tuple[list[Response | Exception], list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=2, timeout_s=0.3)
+            try:
+                timed = await http.post_each(
+                    [(server.url(), body, None) for body in (b"slow", b"1", b"2", b"3")]
+                )
+                stuck = asyncio.ensure_future(http.post_each([(server.url(), b"slow", None)] * 4))
+                await asyncio.sleep(0.05)
+                stuck.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await stuck
+                after = await asyncio.wait_for(http.post_each([(server.url(), b"ok", None)] * 4), 2)
+            finally:
+                await http.aclose()
+            return timed, after
+
+    timed, after = asyncio.run(run())
+    assert isinstance(timed[0], TimeoutError)
+    assert [getattr(o, "status", o) for o in timed[1:]] == [204] * 3
+    assert [getattr(o, "status", o) for o in after] == [204] * 4
+
+
+def test_post_each_on_a_closed_client_refuses() -> None:
+    async def run() -> None:
+        http = client()
+        await http.aclose()
+        await http.post_each([("http://127.0.0.1:1/", b"x", None)])
+
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(run())
+
+
+BODIES = [b"1", b"bad", b"2", b"slow", b"3", b"bad", b"4", b"5", b"6"]
+
+
+def test_post_each_gives_each_slot_back_once_whatever_fails_on_a_carried_connection() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == b"bad":
+            writer.write(b"HTTP/2 200 OK\r\n\r\n")
+        elif request.body == b"slow":
+            await asyncio.sleep(5)
+        else:
+            writer.write(reply())
+
+    async def run() -> tuple[list[Response | Exception], int, int]:
+        async with serve(answer) as server:
+            http = client(limit=2, timeout_s=0.2)
+            try:
+                outcomes = await http.post_each([(server.url(), body, None) for body in BODIES])
+                await asyncio.sleep(0.05)  # the dropped connections' ends arrive
+                return outcomes, http._open, len(http._all)
+            finally:
+                await http.aclose()
+
+    outcomes, slots, connections = asyncio.run(run())
+    expected = {b"bad": "MalformedResponseError", b"slow": "TimeoutError"}
+    assert [type(o).__name__ for o in outcomes] == [expected.get(body, "Response") for body in BODIES]
+    assert slots == connections <= 2  # each slot taken is an open connection: none given back twice
+
+
+def test_post_each_opens_nothing_once_the_client_is_closed() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=2)
+            call = asyncio.ensure_future(http.post_each([(server.url(), b"x", None)] * 6))
+            await asyncio.sleep(0.1)
+            await http.aclose()
+            outcomes = await asyncio.wait_for(call, 2)
+            await asyncio.sleep(0.05)
+            return server, outcomes
+
+    server, outcomes = asyncio.run(run())
+    assert all(isinstance(o, ConnectionDroppedError) for o in outcomes), outcomes
+    assert server.connections == 2
+
+
+# --- heads read once ------------------------------------------------------------------------------
+
+_head_lines = st.lists(
+    st.sampled_from(
+        [
+            b"Content-Length: 2",
+            b"Content-Length: 0",
+            b"Transfer-Encoding: chunked",
+            b"Connection: close",
+            b"Connection: keep-alive, Upgrade",
+            b"Retry-After: 7",
+            b"retry-after: 8",
+            b"X-Empty:",
+            b"Date: Mon, 01 Jan 2024 00:00:00 GMT",
+            b"Bad Header: x",
+            b"X: a\rb",
+            b"X: \x00",
+            b" folded",
+        ]
+    ),
+    max_size=4,
+)
+_status_lines = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.0 204 No Content",
+        b"HTTP/1.1 103 Early Hints",
+        b"HTTP/1.1 101 Up",
+        b"HTTP/1.1 099 x",
+        b"HTTP/2 200",
+        b"HTTP/1.1 503",
+    ]
+)
+
+
+def _read(data: bytes) -> tuple[bool, Response | None, bool] | tuple[type, str]:
+    parser = ResponseParser()
+    try:
+        done = parser.feed(data)
+    except HttpError as error:
+        return type(error), str(error)
+    return done, parser.response, parser.extra
+
+
+@given(
+    st.lists(st.tuples(_status_lines, _head_lines), min_size=1, max_size=6),
+    st.sampled_from([b"", b"ok", b"okHTTP"]),
+)
+def test_heads_read_again_read_as_they_did_the_first_time(
+    heads: list[tuple[bytes, list[bytes]]], body: bytes
+) -> None:
+    responses = [b"\r\n".join([status, *lines]) + b"\r\n\r\n" + body for status, lines in heads]
+    responses.append(b"".join(responses))  # interim responses before the real one, in one piece
+    kept, http_parser._HEAD_KEPT_SIZE = http_parser._HEAD_KEPT_SIZE, -1  # nothing kept
+    try:
+        expected = [_read(data) for data in responses]
+    finally:
+        http_parser._HEAD_KEPT_SIZE = kept
+    http_parser._heads.clear()
+    assert [_read(data) for data in responses * 2] == expected * 2
+
+
+def test_each_response_has_headers_of_its_own() -> None:
+    data = b"HTTP/1.1 200 OK\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
+    first, second = ResponseParser(), ResponseParser()
+    assert first.feed(data)
+    assert first.response is not None
+    first.response.headers["retry-after"] = "changed"
+    assert second.feed(data)
+    assert second.response is not None
+    assert second.response.headers["retry-after"] == "3"

@@ -11,6 +11,8 @@ What it does:
 
 - keeps a pool of keep-alive connections per origin (scheme, host, port), at most ``limit`` in
   all; requests wait for a connection in the order they came;
+- posts a batch (:meth:`HttpClient.post_each`) on at most ``limit`` tasks, each sending its next
+  request on the connection it has as soon as its last is answered;
 - ``https`` with certificate and host name checked (``ssl.create_default_context()`` unless a
   context is given), and ``http``: which of the two a channel allows is the channel's decision;
 - resolves a name itself, has the SSRF guard (:class:`~cssc_core.channels.ssrf.GuardedSocketFactory`)
@@ -30,7 +32,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
 from cssc_core.channels.http_parser import (
@@ -41,7 +43,12 @@ from cssc_core.channels.http_parser import (
     ResponseParser,
     ResponseTooLargeError,
 )
-from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory
+from cssc_core.channels.ssrf import (
+    ForbiddenAddressError,
+    GuardedSocketFactory,
+    scheme_and_authority,
+    splits_alike,
+)
 from cssc_core.errors import CsscError
 
 __all__ = [
@@ -72,6 +79,9 @@ _RESERVED = frozenset(
     {"host", "content-length", "transfer-encoding", "content-type", "connection", "user-agent"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/?%:@!$&()*+,;=-._~"
+_KEPT = 4096  # targets kept by URL, and origins by scheme and authority
 
 
 class InvalidRequestError(CsscError, ValueError):
@@ -81,6 +91,7 @@ class InvalidRequestError(CsscError, ValueError):
 class _Target(NamedTuple):
     origin: Origin
     prefix: str  # the request line and the fixed headers
+    fixed: str  # the fixed headers alone: Host, User-Agent
 
 
 def _target(url: str, user_agent: str) -> _Target:
@@ -102,11 +113,15 @@ def _target(url: str, user_agent: str) -> _Target:
     authority = f"[{host}]" if ":" in host else host
     if port != _DEFAULT_PORTS[parts.scheme]:
         authority = f"{authority}:{port}"
-    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    if parts.query:
-        path = f"{path}?{quote(parts.query, safe='/?%:@!$&()*+,;=-._~')}"
-    prefix = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {user_agent}\r\n"
-    return _Target((parts.scheme, host, port), prefix)
+    fixed = f"Host: {authority}\r\nUser-Agent: {user_agent}\r\n"
+    return _Target((parts.scheme, host, port), _request_line(parts.path, parts.query) + fixed, fixed)
+
+
+def _request_line(path: str, query: str) -> str:
+    path = quote(path or "/", safe=_PATH_SAFE)
+    if query:
+        path = f"{path}?{quote(query, safe=_QUERY_SAFE)}"
+    return f"POST {path} HTTP/1.1\r\n"
 
 
 def _check_header(name: str, value: str) -> None:
@@ -128,10 +143,13 @@ class _Connection(asyncio.Protocol):
         self.requests = 0
         self.idle = False
         self.reusable = False
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._waiter: asyncio.Future[Response] | None = None
         self._parser: ResponseParser | None = None
+        self._deadline = 0.0  # of the request under way
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -139,12 +157,19 @@ class _Connection(asyncio.Protocol):
     def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
         """Sends a request; the future gets its response (or the error that ended the exchange)."""
         assert self.transport is not None
-        loop = asyncio.get_running_loop()
         self.requests += 1
         self.reusable = False
-        self._waiter = waiter = loop.create_future()
+        self._waiter = waiter = self._loop.create_future()
         self._parser = ResponseParser(self.client.head_limit, self.client.body_limit)
-        self._timer = loop.call_at(deadline, self._timed_out)
+        self._deadline = deadline
+        # One timer a connection, not one a request (each armed, then cancelled, in the loop's heap):
+        # a response in time leaves it armed, and when it fires before the deadline of the request
+        # then under way, it is armed again for that deadline (see _check_deadline).
+        if self._timer is None or self._timer_at > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
         self.transport.write(data)
         return waiter
 
@@ -168,6 +193,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.client._all.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
@@ -186,16 +214,19 @@ class _Connection(asyncio.Protocol):
             dropped.__cause__ = exc
             self._finish(dropped)
 
-    def _timed_out(self) -> None:
+    def _check_deadline(self) -> None:
         self._timer = None
+        if self._waiter is None:
+            return  # idle: the next request arms it again
+        if self._deadline > self._timer_at:
+            self._timer_at = self._deadline
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+            return
         self._finish(TimeoutError("the request timed out"))
         self.abort()
 
     def _finish(self, outcome: Response | BaseException) -> None:
         waiter, self._waiter, self._parser = self._waiter, None, None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if waiter is None or waiter.done():
             return
         if isinstance(outcome, BaseException):
@@ -203,6 +234,11 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(outcome)
         else:
             waiter.set_result(outcome)
+
+    @property
+    def closing(self) -> bool:
+        """Whether the connection is closing or closed (it can carry no request)."""
+        return self.transport is None or self.transport.is_closing()
 
     def abort(self) -> None:
         """Drops the connection at once."""
@@ -252,6 +288,7 @@ class HttpClient:
         self._ssl_context = ssl_context
         self._user_agent = user_agent
         self._targets: dict[str, _Target] = {}
+        self._origins: dict[str, tuple[Origin, str]] = {}
         self._names: set[str] = set()
         self._idle: dict[Origin, list[_Connection]] = {}
         self._all: set[_Connection] = set()
@@ -281,13 +318,110 @@ class HttpClient:
         """
         if self._closed:
             raise RuntimeError("the HTTP client is closed")
-        target = self._targets.get(url)
-        if target is None:
+        origin, data = self._request(url, body, headers, content_type)
+        response, connection = await self._exchange(origin, data)
+        if connection is not None:
+            self._release(connection)
+        return response
+
+    async def post_each(
+        self,
+        requests: Sequence[tuple[str, bytes, Mapping[str, str] | None]],
+        *,
+        content_type: str = "application/json",
+    ) -> list[Response | Exception]:
+        """POSTs each ``(url, body, headers)``; for each, the response or the error :meth:`post`
+        would have raised, in the order of ``requests``.
+
+        At most ``limit`` at once, each on a task of its own that takes the next request when its
+        last is answered, and sends it at once on the same connection when it goes to the same
+        origin, rather than giving the connection back and waiting for one in turn: the requests
+        of one call go out one after another on each connection, as if queued together, with no
+        task, no wait and no hand-over a request (which cost more than the request itself).
+        """
+        if self._closed:
+            raise RuntimeError("the HTTP client is closed")
+        outcomes: list[Response | Exception | None] = [None] * len(requests)
+        pending = iter(range(len(requests)))
+
+        async def carry() -> None:
+            held: _Connection | None = None
+            try:
+                for index in pending:
+                    url, body, headers = requests[index]
+                    try:
+                        origin, data = self._request(url, body, headers, content_type)
+                        if held is not None and (held.origin != origin or held.closing):
+                            self._give_back(held)
+                            held = None
+                        # The exchange has the connection now: on an error it drops it and its slot.
+                        connection, held = held, None
+                        outcomes[index], held = await self._exchange(origin, data, connection)
+                    except Exception as error:
+                        outcomes[index] = error
+            finally:
+                if held is not None:
+                    self._give_back(held)
+
+        workers = min(self.limit, len(requests))
+        if workers == 1:
+            await carry()
+        elif workers > 1:
+            await asyncio.gather(*(carry() for _ in range(workers)))
+        return cast(list[Response | Exception], outcomes)
+
+    def _request(
+        self, url: str, body: bytes, headers: Mapping[str, str] | None, content_type: str
+    ) -> tuple[Origin, bytes]:
+        """The origin to send a request to, and its bytes."""
+        target = self._targets.get(url) or self._target(url)
+        if headers and not headers.keys() <= self._names:  # (issuperset would copy them to a set)
+            self._check_fields(content_type, headers)  # raises, or learns the names
+        lines = ["Content-Type: ", content_type, "\r\nContent-Length: ", str(len(body)), "\r\n"]
+        for name, value in (headers or {}).items():
+            lines += (name, ": ", value, "\r\n")
+        lines.append("\r\n")
+        fields = "".join(lines)
+        # The values checked at once rather than one search each: every field ends in CR LF and
+        # holds no other CR, LF or NUL (the names are checked already), unless a value does.
+        ends = len(headers or ()) + 3  # the two content fields, the others, the empty line
+        if fields.count("\n") != ends or fields.count("\r") != ends or "\0" in fields:
+            self._check_fields(content_type, headers)
+            raise InvalidRequestError("a header holds CR, LF or NUL")  # not reached: it raised
+        try:
+            return target.origin, (target.prefix + fields).encode("latin-1") + body
+        except UnicodeEncodeError:
+            raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
+
+    def _target(self, url: str) -> _Target:
+        """The request line and fixed headers for ``url``, and its origin; kept by URL.
+
+        A national cascade posts to a URL per contact on a few endpoints: the origin and ``Host``
+        are kept by scheme and authority (read as urlsplit reads them, which is checked before
+        anything is kept), so that a new URL on a known endpoint costs the quoting of its path.
+        """
+        if _UNSAFE_URL.search(url):
+            raise InvalidRequestError("the URL holds spaces or control characters")
+        start = scheme_and_authority(url)
+        known = self._origins.get(start)
+        if known is None:
             target = _target(url, self._user_agent)
-            if len(self._targets) >= 4096:
-                self._targets.clear()
-            self._targets[url] = target
-        parts = [target.prefix, f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"]
+            if splits_alike(url, start):
+                if len(self._origins) >= _KEPT:
+                    self._origins.clear()
+                self._origins[start] = (target.origin, target.fixed)
+        else:
+            # What follows the authority, as urlsplit divides it: the fragment off, then the query.
+            path, _, query = url[len(start) :].partition("#")[0].partition("?")
+            origin, fixed = known
+            target = _Target(origin, _request_line(path, query) + fixed, fixed)
+        if len(self._targets) >= _KEPT:
+            self._targets.clear()
+        self._targets[url] = target
+        return target
+
+    def _check_fields(self, content_type: str, headers: Mapping[str, str] | None) -> None:
+        """Raises for the first field that would break the request; learns the header names that pass."""
         if _UNSAFE_VALUE.search(content_type):
             raise InvalidRequestError("the content type holds CR, LF or NUL")
         for name, value in (headers or {}).items():
@@ -296,18 +430,21 @@ class HttpClient:
                 self._names.add(name)
             if _UNSAFE_VALUE.search(value):
                 raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
-            parts.append(f"{name}: {value}\r\n")
-        parts.append("\r\n")
-        try:
-            data = "".join(parts).encode("latin-1") + body
-        except UnicodeEncodeError:
-            raise InvalidRequestError("a header holds characters HTTP cannot carry") from None
-        return await self._exchange(target.origin, data)
 
-    async def _exchange(self, origin: Origin, data: bytes) -> Response:
-        connection = await self._acquire(origin)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+    async def _exchange(
+        self, origin: Origin, data: bytes, held: _Connection | None = None
+    ) -> tuple[Response, _Connection | None]:
+        """Sends a request on ``held`` (a connection to ``origin`` its caller has), or on one from
+        the pool; the response, and the connection when it may carry another request (the caller
+        then has it, and gives it back with :meth:`_give_back`)."""
+        if held is not None:
+            connection: _Connection | None = held
+        elif self._closed:  # while post_each was under way: as for the requests waiting then
+            raise ConnectionDroppedError(f"the client closed ({origin[1]})", before_response=True)
+        else:
+            taken = self._take(origin)
+            connection = await self._wait(taken) if isinstance(taken, asyncio.Future) else taken
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
             if connection is None:
                 connection = await self._connect(origin, deadline)
@@ -330,16 +467,24 @@ class HttpClient:
             self._free_slot()
             raise
         if connection.reusable and not self._closed:
-            self._release(connection)
-        else:
+            return response, connection
+        connection.abort()
+        self._free_slot()
+        return response, None
+
+    def _give_back(self, connection: _Connection) -> None:
+        """Gives back a connection a caller had: to the pool, or its slot when it is closing."""
+        if connection.closing or self._closed:
             connection.abort()
             self._free_slot()
-        return response
+        else:
+            self._release(connection)
 
     # --- the pool ---------------------------------------------------------------------------
 
-    async def _acquire(self, origin: Origin) -> _Connection | None:
-        """An idle connection to ``origin``, or None: a slot to open a new one in."""
+    def _take(self, origin: Origin) -> _Connection | asyncio.Future[_Connection | None] | None:
+        """An idle connection to ``origin``, None for a slot to open a new one in, or a future
+        that gets one of the two in turn (see :meth:`_wait`)."""
         while self._waiters and self._waiters[0][1].done():
             self._waiters.popleft()  # gave up waiting; left in the line they would stall it
         if not self._waiters:
@@ -347,7 +492,7 @@ class HttpClient:
             while idle:
                 connection = idle.pop()
                 # One closing already stays marked idle: its connection_lost frees its slot.
-                if connection.transport is not None and not connection.transport.is_closing():
+                if not connection.closing:
                     connection.idle = False
                     return connection
             if self._open < self.limit:
@@ -357,6 +502,10 @@ class HttpClient:
                 return None
         waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append((origin, waiter))
+        return waiter
+
+    async def _wait(self, waiter: asyncio.Future[_Connection | None]) -> _Connection | None:
+        """What :meth:`_take` gave in turn, through ``waiter``."""
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -374,7 +523,7 @@ class HttpClient:
         for idle in self._idle.values():
             while idle:
                 connection = idle.pop()
-                if connection.transport is not None and not connection.transport.is_closing():
+                if not connection.closing:
                     connection.idle = False
                     connection.abort()
                     return True

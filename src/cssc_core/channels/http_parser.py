@@ -208,26 +208,20 @@ class ResponseParser:
             self._buffer = buffer
             return None
         head, rest = buffer[:end], buffer[end + 4 :]
-        lines = head.split(b"\r\n")
-        if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1 or b"\0" in head:
-            raise MalformedResponseError("the response head holds a bare CR or LF, or NUL")
-        parts = lines[0].split(b" ", 2)
-        version, code = parts[0], parts[1] if len(parts) > 1 else b""
-        if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
-            raise MalformedResponseError("the status line is not HTTP/1.x")
-        status = int(code)
-        if status < 100:
-            raise MalformedResponseError("the status code is out of range")
-        headers = _headers(lines)
-        if 100 <= status < 200:
-            if status == 101:
-                raise MalformedResponseError("the server switched protocols unasked")
+        read = _heads.get(head)
+        if read is None:
+            read = _read_head(head)
+            if len(head) <= _HEAD_KEPT_SIZE:
+                if len(_heads) >= _HEADS_KEPT:
+                    _heads.clear()
+                _heads[head] = read
+        status, reason, headers, keep_alive = read
+        if status < 200:
             return rest  # an interim response (100 Continue, 103 Early Hints): the real one follows
-        keep_alive = version == b"HTTP/1.1" and "close" not in _tokens(headers.get("connection", ""))
+        headers = dict(headers)  # the response's own: the one read is kept for the next
         self._frame(status, headers)
         if self._state == _UNTIL_CLOSE:
             keep_alive = False
-        reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
         self.response = Response(status, reason, headers, keep_alive)
         return rest
 
@@ -251,6 +245,38 @@ class ResponseParser:
             self._count(self._remaining)
         else:
             self._state = _UNTIL_CLOSE
+
+
+# What a head reads as is kept by its bytes: a server answers every request with the same head, or
+# one that differs only in its Date, and reading one took longer than the rest of the exchange.
+_heads: dict[bytes, Response] = {}
+_HEADS_KEPT = 256
+_HEAD_KEPT_SIZE = 2048
+
+
+def _read_head(head: bytes) -> Response:
+    """The status, reason, headers and whether the server keeps the connection, as a head says
+    (the framing aside); the same for the same bytes.
+
+    Raises:
+        MalformedResponseError: for anything not well-formed, or a 101.
+    """
+    lines = head.split(b"\r\n")
+    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1 or b"\0" in head:
+        raise MalformedResponseError("the response head holds a bare CR or LF, or NUL")
+    parts = lines[0].split(b" ", 2)
+    version, code = parts[0], parts[1] if len(parts) > 1 else b""
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        raise MalformedResponseError("the status line is not HTTP/1.x")
+    status = int(code)
+    if status < 100:
+        raise MalformedResponseError("the status code is out of range")
+    headers = _headers(lines)
+    if status == 101:
+        raise MalformedResponseError("the server switched protocols unasked")
+    keep_alive = version == b"HTTP/1.1" and "close" not in _tokens(headers.get("connection", ""))
+    reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+    return Response(status, reason, headers, keep_alive)
 
 
 def _headers(lines: list[bytes]) -> dict[str, str]:

@@ -25,7 +25,6 @@ Redirects are never followed by the channels, so a public URL cannot bounce the 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import socket
@@ -41,6 +40,8 @@ __all__ = [
     "check_url",
     "find_forbidden",
     "forbidden_reason",
+    "scheme_and_authority",
+    "splits_alike",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -51,6 +52,12 @@ _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 _UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
 _PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
 _DOTTED_QUAD = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+# The scheme and the authority as urlsplit reads them in a URL without spaces or control characters:
+# the scheme is an ASCII letter and scheme characters up to the first colon (else there is none),
+# the authority follows "//" up to the first "/", "?" or "#". Always matches, possibly empty.
+_SCHEME_AND_AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?(//[^/?#]*)?")
+_VERDICTS_KEPT = 4096
+_verdicts: dict[tuple[str, bool, bool], str | None] = {}
 
 
 def _inet_aton(host: str) -> bool:
@@ -130,9 +137,56 @@ def check_url(url: str, *, require_https: bool, allow_private: bool) -> None:
         raise ForbiddenAddressError(problem)
 
 
-@functools.lru_cache(maxsize=4096)
+def scheme_and_authority(url: str) -> str:
+    """The start of ``url`` that urlsplit reads as its scheme and authority (``https://host:8443``).
+
+    Possibly empty. In a URL without spaces or control characters, whatever urlsplit makes of the
+    scheme and the netloc (host, port, credentials, and whether they are valid at all) depends on
+    this string alone, so a verdict on them can be kept under it for every URL that starts alike.
+    """
+    split = _SCHEME_AND_AUTHORITY.match(url)
+    assert split is not None  # every group is optional: it matches any string
+    return split.group()
+
+
+def splits_alike(url: str, start: str) -> bool:
+    """Whether urlsplit reads in ``url`` the scheme and authority :func:`scheme_and_authority` found
+    (``start``): the safeguard before anything is kept under ``start``."""
+    split = _SCHEME_AND_AUTHORITY.match(start)
+    assert split is not None
+    scheme, authority = split.groups()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == (scheme[:-1].lower() if scheme else "") and parts.netloc == (
+        authority[2:] if authority else ""
+    )
+
+
 def _url_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
-    # Cached: a channel asks about the same few URLs (a gateway, a member's endpoint) again and again.
+    # Every refusal but one depends only on the scheme and the authority (credentials, host, port);
+    # the other is a space or control character anywhere. A national cascade checks a URL per
+    # contact, each its own path on one of a few endpoints, so the verdict is kept per scheme and
+    # authority, and a URL whose scheme and authority were seen costs a scan of its characters and a
+    # lookup.
+    if _UNSAFE_CHARACTER.search(url) is not None:
+        return _full_problem(url, require_https, allow_private)
+    start = scheme_and_authority(url)
+    key = (start, require_https, allow_private)
+    try:
+        return _verdicts[key]
+    except KeyError:
+        pass
+    problem = _full_problem(url, require_https, allow_private)
+    if splits_alike(url, start):
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = problem
+    return problem
+
+
+def _full_problem(url: str, require_https: bool, allow_private: bool) -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -203,3 +203,17 @@ def test_a_cut_text_fits_and_keeps_the_marking_line(text: str, limit: int) -> No
     result = cut(marked, limit)
     assert len(result) <= limit
     assert result.startswith("TLP:GREEN")
+
+
+def test_an_error_no_text_could_cause_is_raised_not_reported() -> None:
+    class Broken:
+        async def post_each(self, requests: list[Any]) -> list[Exception]:
+            return [RuntimeError("a bug")] * len(requests)
+
+    async def run() -> None:
+        channel = sms_http.make_channel(settings("http://127.0.0.1:1"))
+        channel._client = Broken()  # type: ignore[assignment]
+        await channel.send(make_copies(2, "sms", numbers))
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        asyncio.run(run())

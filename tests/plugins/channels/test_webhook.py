@@ -9,6 +9,8 @@ connection was even attempted.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import socket
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -16,6 +18,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from tests.channels.raw_server import Recorder
 from tests.channels.targets import HOSTILE_NAMES, HOSTILE_URLS
 from tests.plugins.channels.copies import make_copies
@@ -266,6 +270,50 @@ def test_documents_encode_as_json_would(value: str) -> None:
     assert json.loads(first) == plain
 
 
+@given(st.binary(max_size=200), st.binary(max_size=3000))
+@example(b"", b"")
+@example(b"k" * 64, b"body")
+@example(b"k" * 65, b"body")
+def test_signatures_are_hmac_sha256_of_the_body(secret: bytes, body: bytes) -> None:
+    sender = webhook.WebhookChannel(secret=secret)
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    assert sender.sign(body) == expected
+    assert sender.sign(body) == expected  # the keyed states are copied, never used up
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=80),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=70), max_size=3).map(MappingProxyType),
+)
+
+
+@given(
+    st.lists(_values, min_size=1, max_size=6),
+    st.lists(
+        st.lists(st.tuples(st.sampled_from(["format", "message", "body", "é", "n"]), st.integers(0, 5))),
+        max_size=10,
+    ),
+)
+def test_an_encoder_writes_each_document_as_json_would(pool: list[Any], documents: list[Any]) -> None:
+    import json
+
+    # Documents made of a few shared objects, in repeated and changing key orders, as copies are.
+    encoder = webhook.DocumentEncoder()
+    for pairs in documents:
+        document = {key: pool[index % len(pool)] for key, index in pairs}
+        plain = {
+            key: dict(value) if isinstance(value, MappingProxyType) else value
+            for key, value in document.items()
+        }
+        assert encoder.encode(document) == json.dumps(plain, separators=(",", ":")).encode()
+        assert encoder.encode(MappingProxyType(document)) == webhook.encode_document(document)
+
+
 class RefusingRecorder(Recorder):
     """Records the attempt and fails it as a refused connection, without making a socket."""
 
@@ -293,3 +341,17 @@ def test_each_resolved_address_is_checked_just_before_connecting() -> None:
     assert refused >= 2
     assert set(recorder.attempts) == {"93.184.216.34"}
     assert result.status is DeliveryStatus.TEMPORARY_FAILURE
+
+
+def test_an_error_no_copy_could_cause_is_raised_not_reported() -> None:
+    class Broken:
+        async def post_each(self, requests: Sequence[Any]) -> list[Exception]:
+            return [RuntimeError("a bug")] * len(requests)
+
+    async def run() -> None:
+        sender = channel(allow_private=True)
+        sender._client = Broken()  # type: ignore[assignment]
+        await sender.send(copies_to(["http://127.0.0.1:1/hook"]))
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        asyncio.run(run())

@@ -30,13 +30,12 @@ channel uses, for the same reason: a fraction of aiohttp's CPU per request.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from cssc_core.channels.http import HttpClient, InvalidRequestError
+from cssc_core.channels.http import HttpClient, InvalidRequestError, Response
 from cssc_core.channels.ssrf import ForbiddenAddressError, GuardedSocketFactory, check_url, find_forbidden
 from cssc_core.channels.templates import Template
 from cssc_core.errors import Problem, ValidationError
@@ -65,6 +64,30 @@ def cut(text: str, limit: int) -> str:
     if room <= 0:
         return (first + tail)[: limit - 1] + _ELLIPSIS if len(first + tail) > limit else first + tail
     return f"{first}\n{middle.strip()[:room].rstrip()}{_ELLIPSIS}{tail}"
+
+
+def _result(delivery: str, answer: Response | Exception) -> SendResult:
+    # What the gateway's answer to a text makes of it; an error no text could cause is raised.
+    if isinstance(answer, TimeoutError):
+        return SendResult.temporary(delivery, "timed out")
+    if isinstance(answer, InvalidRequestError):
+        return SendResult.permanent(delivery, f"request refused: {answer}", provider_fault=True)
+    if isinstance(answer, OSError):
+        forbidden = find_forbidden(answer)
+        if forbidden is not None:
+            return SendResult.permanent(delivery, str(forbidden), provider_fault=True)
+        return SendResult.temporary(delivery, type(answer).__name__)
+    if not isinstance(answer, Response):
+        raise answer
+    status, retry_after = answer.status, answer.headers.get("retry-after")
+    if 200 <= status < 300:
+        return SendResult.delivered(delivery)
+    if status >= 500 or status in (408, 429):
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return SendResult.temporary(delivery, f"HTTP {status}", wait)
+    if status in (401, 403) or 300 <= status < 400:
+        return SendResult.permanent(delivery, f"HTTP {status} from the gateway", provider_fault=True)
+    return SendResult.permanent(delivery, f"HTTP {status}")
 
 
 class SmsHttpChannel:
@@ -129,35 +152,21 @@ class SmsHttpChannel:
         return {key: template.render(values) for key, template in self.body.items()}
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
-        """Posts every text of the batch concurrently."""
+        """Posts every text of the batch concurrently, on as many connections as it may open."""
         client = self._open()
-        return await asyncio.gather(*(self._post(client, item) for item in batch))
-
-    async def _post(self, client: HttpClient, item: Outgoing) -> SendResult:
-        if item.marking in NOT_FOR_SMS:
-            return SendResult.permanent(item.delivery, f"sms-http never carries {item.marking}")
-        data = json.dumps(self.document(item), ensure_ascii=False).encode()
+        results: list[SendResult | None] = [None] * len(batch)
+        posted: list[int] = []
+        requests: list[tuple[str, bytes, Mapping[str, str] | None]] = []
         headers = {"Authorization": self._authorization} if self._authorization else None
-        try:
-            response = await client.post(self.url, data, headers)
-        except TimeoutError:
-            return SendResult.temporary(item.delivery, "timed out")
-        except InvalidRequestError as error:
-            return SendResult.permanent(item.delivery, f"request refused: {error}", provider_fault=True)
-        except OSError as error:
-            forbidden = find_forbidden(error)
-            if forbidden is not None:
-                return SendResult.permanent(item.delivery, str(forbidden), provider_fault=True)
-            return SendResult.temporary(item.delivery, type(error).__name__)
-        status, retry_after = response.status, response.headers.get("retry-after")
-        if 200 <= status < 300:
-            return SendResult.delivered(item.delivery)
-        if status >= 500 or status in (408, 429):
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-            return SendResult.temporary(item.delivery, f"HTTP {status}", wait)
-        if status in (401, 403) or 300 <= status < 400:
-            return SendResult.permanent(item.delivery, f"HTTP {status} from the gateway", provider_fault=True)
-        return SendResult.permanent(item.delivery, f"HTTP {status}")
+        for index, item in enumerate(batch):
+            if item.marking in NOT_FOR_SMS:
+                results[index] = SendResult.permanent(item.delivery, f"sms-http never carries {item.marking}")
+                continue
+            posted.append(index)
+            requests.append((self.url, json.dumps(self.document(item), ensure_ascii=False).encode(), headers))
+        for index, answer in zip(posted, await client.post_each(requests), strict=True):
+            results[index] = _result(batch[index].delivery, answer)
+        return cast(list[SendResult], results)
 
     async def aclose(self) -> None:
         """Closes the client and its connections."""
