@@ -16,9 +16,9 @@ Each size runs in processes of its own, so that each peak memory figure is that 
 Every copy goes through the ``webhook`` channel (signed JSON, 50 connections) to a loopback sink
 in another process, which counts requests by idempotency key; the run checks that every delivery
 the store records ``delivered`` arrived exactly once and that nothing failed. The reference is raw
-aiohttp POSTing the same number of prebuilt bodies to the same sink (50 workers on 50 connections,
-its best), measured in
-the same process right after the cascade: the target is the whole cascade (import excluded) within
+aiohttp POSTing the same number of prebuilt bodies to the same sink, each to a URL of its own as the
+cascade's copies go (50 workers on 50 connections, its best), measured in the same process right
+after the cascade: the target is the whole cascade (import excluded) within
 1.5x that time. ``route`` is also timed on its own (the plan alone, caches cold), which the ``send``
 phase includes.
 
@@ -235,7 +235,7 @@ def cascade(database: Path, url: str, stats_port: int) -> dict[str, Any]:
     route_plan = engine.plan(message, policy=policy)
     route = time.perf_counter() - start
     assert len(route_plan.recipients) == len(plan.recipients)
-    raw = asyncio.run(_raw_aiohttp(f"{url}/raw", delivered))
+    raw = asyncio.run(_raw_aiohttp(f"{url}/raw/{{i}}", delivered))  # a URL per body, as the cascade
     check("raw aiohttp", stats(stats_port, reset=True), delivered)
     store.close()
     return {
