@@ -61,3 +61,12 @@ def test_document_shape() -> None:
     assert json.loads(json.dumps(plan.to_document())) == {**SECTION_9_EXAMPLE, "message": "msg-1"}
     assert plan.recipient("c-0001") is plan.recipients[0]
     assert plan.recipient("c-0002") is None
+
+
+def test_repr_counts_entries_rather_than_listing_them() -> None:
+    recipient = Recipient("c-0001", "org-0001", "EAST", Via.DIRECT, (), ("email",), False, (), 1800, 900)
+    plan = RoutingPlan(message="msg-1", marking=Marking.AMBER, recipients=(recipient,) * 100_000)
+    text = repr(plan)
+    assert text == (
+        "RoutingPlan(message='msg-1', marking=TLP:AMBER, 100000 recipients, 0 relays, 0 excluded, 0 gaps)"
+    )

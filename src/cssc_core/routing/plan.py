@@ -121,7 +121,7 @@ class Reach:
     channels: tuple[str, ...]
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class RoutingPlan:
     """Everything routing decided for one message.
 
@@ -140,6 +140,15 @@ class RoutingPlan:
     relays: tuple[Relay, ...] = ()
     excluded: tuple[Exclusion, ...] = ()
     gaps: tuple[Gap, ...] = ()
+
+    def __repr__(self) -> str:
+        # Counts rather than entries: a national plan has 100,000 recipients, and a log line or an
+        # asyncio task's repr that held it would take seconds and megabytes to build.
+        return (
+            f"RoutingPlan(message={self.message!r}, marking={self.marking!s}, "
+            f"{len(self.recipients)} recipients, {len(self.relays)} relays, "
+            f"{len(self.excluded)} excluded, {len(self.gaps)} gaps)"
+        )
 
     def to_document(self) -> dict[str, Any]:
         """The plan as ``cssc route --json`` prints it (SPEC.md section 9)."""
