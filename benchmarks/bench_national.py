@@ -9,7 +9,8 @@ Each size runs in processes of its own, so that each peak memory figure is that 
    - ``send``: route, persist the whole cascade, dispatch the direct copies and the relay requests;
    - ``releases``: the leads of four cells in five release the message three minutes later (each
      release dispatches its cell's copies at once);
-   - ``acks``: four in five of those asked to acknowledge do so, one call each, as a portal would;
+   - ``acks``: four in five of those asked to acknowledge do so, one call each, passed on by a
+     portal serving 50 requests at once (acknowledgements in flight together share a commit);
    - ``deadlines``: ticks at +20 min, +40 min and +3 h: deputies asked, silent cells go direct,
      unacknowledged copies escalate to the region hubs.
 
@@ -64,6 +65,8 @@ __all__ = ["run"]
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
 SECRET_ENV = "CSSC_BENCH_WEBHOOK_SECRET"
+PORTAL_REQUESTS = 50
+"""How many acknowledgements the portal of the ``acks`` phase has in flight at once."""
 CHANNELS = {
     "format": "cssc-channels/1",
     "channels": {
@@ -171,6 +174,18 @@ class _Phases:
         """Progress: nothing to do per batch."""
 
 
+async def _portal(engine: CascadeEngine, message_id: str, contacts: list[str]) -> None:
+    """Acknowledgements as a portal passes them on: one call per request, with up to
+    :data:`PORTAL_REQUESTS` requests being served at once."""
+    waiting = iter(contacts)
+
+    async def serve() -> None:
+        for contact in waiting:  # shared: each request takes the next acknowledgement
+            await engine.aacknowledge(message_id, contact)
+
+    await asyncio.gather(*(serve() for _ in range(PORTAL_REQUESTS)))
+
+
 async def _story(
     engine: CascadeEngine, clock: FakeClock, message: Message, policy: RoutingPolicy, phases: _Phases
 ) -> tuple[RoutingPlan, list[str]]:
@@ -188,8 +203,7 @@ async def _story(
         clock.advance(timedelta(minutes=5))
         asked = [r.contact for r in plan.recipients if r.ack]
         acknowledging = [contact for contact in asked if rng.random() < 0.8]
-        for contact in acknowledging:
-            await engine.aacknowledge(message.id, contact)
+        await _portal(engine, message.id, acknowledging)
         phases.lap("acks")
         for minutes in (20, 40, 180):
             clock.set(T0 + timedelta(minutes=minutes))

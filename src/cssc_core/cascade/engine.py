@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from cssc_core.cascade import acks, replies, timers
+from cssc_core.cascade.commits import CommitGroups
 from cssc_core.cascade.context import CascadeContext, send_channels
 from cssc_core.cascade.dispatcher import Dispatcher
 from cssc_core.cascade.heap import long_lived
@@ -165,6 +166,10 @@ class CascadeEngine:
         self._touched: dict[str, datetime] = {}
         self._dispatch: Dispatcher | None = None
         self._dispatch_loop: asyncio.AbstractEventLoop | None = None
+        # Acknowledgements arriving together commit together (cascade/commits.py); the steps of a
+        # group announce their events once the group's transaction has committed.
+        self._commits = CommitGroups(self._group_transaction)
+        self._deferred: list[Work] | None = None
 
     # --- the public API ----------------------------------------------------------------------------
 
@@ -274,11 +279,16 @@ class CascadeEngine:
         # acknowledgement at +12m), as it would have with a process running all along.
         await self._run(at)
         dispatcher = self._open_dispatcher()
-        with self._work(at) as work:
-            new = acks.acknowledge(work, ctx, contact_id, via)
-            # What it made due (a released cell's copies) is claimed in the same transaction: the
-            # rows it just wrote are written again before the commit, not in a commit of their own.
-            claimed = dispatcher.claim(work, at) if work.releases else []
+
+        def step() -> tuple[bool, list[Delivery]]:
+            with self._work(at) as work:
+                new = acks.acknowledge(work, ctx, contact_id, via)
+                # What it made due (a released cell's copies) is claimed in the same transaction:
+                # the rows it just wrote are written again before the commit, not in one of their own.
+                return new, dispatcher.claim(work, at) if work.releases else []
+
+        # Acknowledgements awaited concurrently (a portal's requests) share one commit.
+        new, claimed = await self._commits.run(step)
         if new:
             await self._run(at, claimed)
         return new
@@ -507,14 +517,37 @@ class CascadeEngine:
             with self.store.transaction():
                 yield work
         except BaseException:
-            # What the contexts learnt inside the transaction was rolled back with it.
-            for ctx in self._contexts.values():
-                if ctx is not None:
-                    ctx.settled = None
+            self._forget_settled()
             raise
         for message in work.touched:
             self._touched[message] = max(at, self._touched.get(message, at))
-        self._announce(work)
+        if self._deferred is not None:
+            self._deferred.append(work)
+        else:
+            self._announce(work)
+
+    @contextmanager
+    def _group_transaction(self) -> Iterator[None]:
+        """The transaction of a group of steps (:class:`CommitGroups`): the events of the steps'
+        work are announced once it has committed, in the order the steps ran."""
+        deferred: list[Work] = []
+        self._deferred = deferred
+        try:
+            with self.store.transaction():
+                yield
+        except BaseException:
+            self._forget_settled()
+            raise
+        finally:
+            self._deferred = None
+        for work in deferred:
+            self._announce(work)
+
+    def _forget_settled(self) -> None:
+        # What the contexts learnt inside a transaction that rolled back went with it.
+        for ctx in self._contexts.values():
+            if ctx is not None:
+                ctx.settled = None
 
     def _finish_touched(self) -> None:
         """Marks finished the cascades touched in this run that have nothing left to do, as of the

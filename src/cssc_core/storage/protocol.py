@@ -50,7 +50,8 @@ class Store(Protocol):
         """Groups the calls made inside the ``with`` block into one transaction.
 
         When the block raises, nothing it wrote is kept and the exception propagates. Transactions
-        nest: an inner block joins the outer one.
+        nest: an inner block joins the outer one, and when it raises, only what it wrote is undone
+        (a savepoint); the outer block goes on.
         """
         ...
 
