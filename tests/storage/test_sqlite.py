@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from cssc_core.errors import StorageError, ValidationError
 from cssc_core.plugins import PluginHost
-from cssc_core.storage.records import DeliveryStatus, DeliveryUpdate
+from cssc_core.storage.records import Delivery, DeliveryStatus, DeliveryUpdate, StatusChange
 from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, sqlite_url
 from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
 
@@ -107,29 +108,87 @@ def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pyte
         upgraded.close()
 
 
-def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+def _store_of_schema(
+    path: Path, version: int, monkeypatch: pytest.MonkeyPatch, deliveries: list[Delivery]
 ) -> None:
+    """A file as an older cssc_core left it: migrations up to ``version``, then the deliveries
+    written with the columns that schema had."""
     import cssc_core.storage.sqlite as module
 
     with monkeypatch.context() as patch:
-        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:3])
-        patch.setattr(module, "SCHEMA_VERSION", 3)
+        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:version])
+        patch.setattr(module, "SCHEMA_VERSION", version)
+        patch.setattr(SqliteStore, "_insert_deliveries", lambda self, deliveries: None)  # today's columns
         old = SqliteStore(path)
-        old.start_cascade(
-            sample_cascade(), sample_message(), [sample_delivery(name) for name in ("d-c", "d-a", "d-b")]
+        old.start_cascade(sample_cascade(), sample_message(), [])
+        row = functools.partial(module._delivery_row, lines=module._HistoryLines())
+        old.connection.executemany(
+            f"INSERT INTO deliveries ({module._DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
+            (row(delivery)[:18] for delivery in deliveries),
         )
         old.close()
+
+
+def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store_of_schema(path, 3, monkeypatch, [sample_delivery(name) for name in ("d-c", "d-a", "d-b")])
     store = SqliteStore(path)
     assert store.schema_versions()[-1] == SCHEMA_VERSION >= 4
     plan = store.connection.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM deliveries INDEXED BY deliveries_undelivered "
-        f"WHERE message = 'msg-1' AND status IN {module._OPEN} ORDER BY rowid"
+        "WHERE message = 'msg-1' AND settled_at IS NULL ORDER BY rowid"
     ).fetchall()
     assert "USE TEMP B-TREE" not in str(plan)  # the index gives write order without sorting
     assert [ref.id for ref in store.undelivered("msg-1")] == ["d-c", "d-a", "d-b"]
     assert [d.id for d in store.claim_due(T0, 10, 60, "w1")] == ["d-c", "d-a", "d-b"]
     store.close()
+
+
+def test_a_file_of_schema_4_learns_when_its_settled_deliveries_settled(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivered = attrs.evolve(
+        sample_delivery("d-done"),
+        status=DeliveryStatus.DELIVERED,
+        history=(
+            StatusChange(DeliveryStatus.CREATED, T0),
+            StatusChange(DeliveryStatus.DELIVERED, T0 + timedelta(seconds=7), "ok"),
+        ),
+    )
+    cancelled = sample_delivery("d-gone", status=DeliveryStatus.CANCELLED, at=T0 + timedelta(minutes=2))
+    _store_of_schema(path, 4, monkeypatch, [sample_delivery("d-open"), delivered, cancelled])
+    store = SqliteStore(path)
+    assert store.schema_versions() == list(range(1, SCHEMA_VERSION + 1))
+    settled = dict(store.connection.execute("SELECT id, settled_at FROM deliveries"))
+    assert settled == {
+        "d-open": None,
+        "d-done": int((T0 + timedelta(seconds=7)).timestamp() * 1_000_000),
+        "d-gone": int((T0 + timedelta(minutes=2)).timestamp() * 1_000_000),
+    }
+    assert [ref.id for ref in store.undelivered("msg-1")] == ["d-open"]
+    store.close()
+
+
+def test_only_writes_that_settle_a_delivery_set_settled_at(store: SqliteStore) -> None:
+    """The undelivered index is keyed on settled_at: claims and releases leave it NULL (and the index
+    untouched), results and cancels set it to their time."""
+    held = sample_delivery("d-held", status=DeliveryStatus.HELD)
+    store.start_cascade(sample_cascade(), sample_message(), [sample_delivery("d-1"), held])
+
+    def settled() -> dict[str, object]:
+        return dict(store.connection.execute("SELECT id, settled_at FROM deliveries"))
+
+    (claimed,) = store.claim_due(T0, 10, 60, "w1")
+    release = DeliveryUpdate("d-held", DeliveryStatus.CREATED, T0, "released")
+    assert store.update_deliveries([release]).applied == ("d-held",)
+    assert settled() == {"d-1": None, "d-held": None}
+    later = T0 + timedelta(seconds=3)
+    store.record_results([DeliveryUpdate(claimed.id, DeliveryStatus.DELIVERED, later, "ok")], "w1", T0)
+    store.update_deliveries([DeliveryUpdate("d-held", DeliveryStatus.CANCELLED, later, "stood down")])
+    at = int(later.timestamp() * 1_000_000)
+    assert settled() == {"d-1": at, "d-held": at}
+    assert store.undelivered("msg-1") == []
 
 
 def test_a_newer_schema_is_refused(path: Path) -> None:

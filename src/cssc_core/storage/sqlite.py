@@ -6,7 +6,8 @@
 - The outbox hot path writes batches with ``executemany`` in one transaction; a status write carries
   its own guard (lease holder, lease time, not final) in its ``WHERE`` clause, so that a batch in which
   every write is accepted costs one statement. Claims use a partial index on the due time, and the
-  undelivered lookup a partial index on (message, id) of open deliveries.
+  undelivered lookup a partial index on the message of deliveries not yet settled (``settled_at``
+  NULL), which only a write that settles a delivery has to touch.
 - Times are stored as whole microseconds since 1970-01-01 UTC.
 - A store may be shared by the threads of a process: calls take turns on its one connection, and a
   transaction keeps the other threads waiting until it ends. Processes share the file through
@@ -44,6 +45,7 @@ from cssc_core.storage.network_rows import (
 )
 from cssc_core.storage.records import (
     EPOCH,
+    FINAL_STATUSES,
     Acknowledgement,
     AuditEntry,
     CascadeRecord,
@@ -61,8 +63,7 @@ from cssc_core.storage.records import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore", "cssc_storage_backends", "sqlite_url"]
 
-# The open statuses (records.OPEN_STATUSES), written out: the undelivered query must repeat the partial
-# index's WHERE term word for word for SQLite to use the index.
+# The open statuses (records.OPEN_STATUSES), written out for the guards of status writes.
 _OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 
 # A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
@@ -186,6 +187,23 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX deliveries_by_message ON deliveries (message)",
         ),
     ),
+    (
+        5,
+        "settled_at: the undelivered index keyed on when a delivery settled rather than on its status",
+        # Indexed on the open statuses, every status write (a claim, a release) rewrote the row's
+        # entry in deliveries_undelivered although the row stayed open. SQLite leaves an index alone
+        # when an UPDATE sets none of the columns it reads: settled_at is set only by the writes
+        # that can settle a delivery, so claims and releases no longer touch the index.
+        (
+            "ALTER TABLE deliveries ADD COLUMN settled_at INTEGER",
+            # A settled delivery's last history line (a JSON array [status, at, reason]) says when.
+            "UPDATE deliveries SET settled_at = json_extract("
+            "'[' || replace(rtrim(history, char(10)), char(10), ',') || ']', '$[#-1][1]') "
+            f"WHERE status NOT IN {_OPEN}",
+            "DROP INDEX deliveries_undelivered",
+            "CREATE INDEX deliveries_undelivered ON deliveries (message) WHERE settled_at IS NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -201,14 +219,19 @@ _REF_COLUMNS = "id, contact, channel, kind, status"  # DeliveryRef's fields, in 
 # A delivery's history is JSON lines, one ``[status, at, reason]`` array per change, so that a status
 # write appends with a plain concatenation instead of rewriting a JSON document.
 _RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, due_at = ?,
-    lease_owner = NULL, lease_until = NULL, history = history || ?
+    lease_owner = NULL, lease_until = NULL, history = history || ?, settled_at = ?
     WHERE id = ? AND status = 'sending' AND lease_owner = ? AND lease_until > ?"""
 
-_UPDATE_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
+_UPDATE_OPEN_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
     cell = coalesce(?4, cell), next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
     due_at = CASE WHEN ?1 = 'created' THEN coalesce(?3, not_before, 0) END,
     history = history || ?5
     WHERE id = ?6 AND status IN {_OPEN}"""
+"""Updates that leave every delivery open (a release, a take-back): settled_at stays NULL, and with
+it the row's entry in ``deliveries_undelivered``."""
+
+_UPDATE_SQL = _UPDATE_OPEN_SQL.replace("history = history || ?5", "history = history || ?5, settled_at = ?7")
+"""Updates of which some may settle a delivery (a cancel, an expiry)."""
 
 _CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
     lease_until = ?, due_at = ?, history = history || ?
@@ -309,6 +332,7 @@ def _delivery_row(delivery: Delivery, lines: _HistoryLines) -> tuple[Any, ...]:
         delivery.reason,
         history,
         _opt_us(delivery.due_at),
+        _us(delivery.history[-1].at) if delivery.status.is_final and delivery.history else None,
     )
 
 
@@ -771,7 +795,8 @@ class SqliteStore:
 
     def _insert_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         self._db.executemany(
-            f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
+            f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, due_at, settled_at) "
+            f"VALUES ({', '.join('?' * 19)})",
             map(functools.partial(_delivery_row, lines=_HistoryLines()), deliveries),
         )
 
@@ -837,7 +862,7 @@ class SqliteStore:
         cursor = self._db.execute(
             # Named: deliveries_by_message has the same key, and SQLite may pick it and read every row.
             f"SELECT {_REF_COLUMNS} FROM deliveries INDEXED BY deliveries_undelivered "
-            f"WHERE message = ? AND status IN {_OPEN} ORDER BY rowid LIMIT ?",
+            "WHERE message = ? AND settled_at IS NULL ORDER BY rowid LIMIT ?",
             (message_id, _sql_limit(limit)),
         )
         return list(map(_delivery_ref, cursor))
@@ -887,11 +912,13 @@ class SqliteStore:
         now_us = _us(now)
         rows = []
         for result in results:
-            retry = _opt_us(result.next_attempt_at) if result.status is temporary else None
+            if result.status is temporary:
+                retry, settled = _opt_us(result.next_attempt_at), None
+            else:
+                retry, settled = None, _us(result.at)
             line = lines.line(result.status._value_, result.at, result.reason)
-            rows.append(
-                (result.status._value_, result.reason, retry, retry, line, result.delivery, worker, now_us)
-            )
+            status = result.status._value_
+            rows.append((status, result.reason, retry, retry, line, settled, result.delivery, worker, now_us))
         return self._guarded_write(
             _RESULT_SQL,
             results,
@@ -906,7 +933,7 @@ class SqliteStore:
         if not updates:
             return WriteOutcome()
         lines = _HistoryLines()
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (
                 update.status._value_,
                 update.reason,
@@ -917,7 +944,14 @@ class SqliteStore:
             )
             for update in updates
         ]
-        return self._guarded_write(_UPDATE_SQL, updates, rows, lambda state: rules.refuse_update(state[0]))
+        sql = _UPDATE_OPEN_SQL
+        if any(update.status in FINAL_STATUSES for update in updates):
+            sql = _UPDATE_SQL
+            rows = [
+                (*row, _us(update.at) if update.status in FINAL_STATUSES else None)
+                for row, update in zip(rows, updates, strict=True)
+            ]
+        return self._guarded_write(sql, updates, rows, lambda state: rules.refuse_update(state[0]))
 
     def _guarded_write(
         self,
