@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cssc_core.cascade import CascadeEngine
 from cssc_core.cascade.work import Work
@@ -141,3 +143,49 @@ def test_status_changes_are_only_prepared_for_listeners() -> None:
     assert engine.host.listens("cssc_delivery_status_changed")
     engine.send(message(), policy=RELAYED)
     assert "cssc_delivery_status_changed" in events.hooks()
+
+
+class DurabilityStore(MemoryStore):
+    """A memory store that notes, for each outermost transaction, whether it was durable and which
+    writes it held."""
+
+    WRITES = ("start_cascade", "claim_due", "record_results", "record_acknowledgement")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions: list[tuple[bool, set[str]]] = []
+        self._open: set[str] | None = None
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
+        if self._open is not None:
+            with super().transaction(durable=durable):
+                yield
+            return
+        self._open = set()
+        try:
+            with super().transaction(durable=durable):
+                yield
+            self.transactions.append((durable, self._open))
+        finally:
+            self._open = None
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in DurabilityStore.WRITES and object.__getattribute__(self, "_open") is not None:
+            object.__getattribute__(self, "_open").add(name)
+        return super().__getattribute__(name)
+
+
+def test_only_the_dispatchers_claims_and_results_commit_without_waiting_for_the_disk() -> None:
+    store = DurabilityStore()
+    harness = Harness(store)
+    harness.engine.send(message(), policy=RELAYED)
+    harness.at(2)
+    harness.engine.acknowledge("msg-1", "isl-r1")
+    durable = set().union(*(writes for flag, writes in store.transactions if flag))
+    lazy = set().union(*(writes for flag, writes in store.transactions if not flag))
+    # The cascade and the acknowledgement (a release whose copies are claimed with it) are what a
+    # caller was told happened; the dispatcher's own claims and results are done again after a crash.
+    assert {"start_cascade", "record_acknowledgement", "claim_due"} <= durable
+    assert lazy == {"claim_due", "record_results"}
+    assert "record_results" not in durable

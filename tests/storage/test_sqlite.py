@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import threading
@@ -266,6 +267,56 @@ def statements_of(store: SqliteStore, call: Callable[[], object]) -> list[str]:
     finally:
         store.connection.set_trace_callback(None)
     return statements
+
+
+def _commit_setting(store: SqliteStore, *, durable: bool, fail: bool = False) -> list[str]:
+    """The statements of one transaction that writes a setting, cut to those that frame it."""
+
+    def write() -> None:
+        with store.transaction(durable=durable):
+            store.set_setting("k", "v")
+            if fail:
+                raise RuntimeError("boom")
+
+    def run() -> None:
+        with contextlib.suppress(RuntimeError):
+            write()
+
+    return [s for s in statements_of(store, run) if s.startswith(("PRAGMA synchronous", "BEGIN", "COMMIT"))]
+
+
+def test_a_transaction_that_need_not_be_durable_commits_without_a_sync(store: SqliteStore) -> None:
+    assert _commit_setting(store, durable=False) == [
+        "PRAGMA synchronous = NORMAL",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "PRAGMA synchronous = FULL",
+    ]
+    assert _commit_setting(store, durable=True) == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert pragma(store, "synchronous") == 2  # every other write stays as durable as configured
+
+
+def test_a_failed_transaction_that_need_not_be_durable_restores_full_sync(store: SqliteStore) -> None:
+    assert _commit_setting(store, durable=False, fail=True)[-1] == "PRAGMA synchronous = FULL"
+    assert pragma(store, "synchronous") == 2
+    assert store.get_setting("k") is None
+
+
+def test_only_the_outermost_transaction_decides_how_durable_it_is(store: SqliteStore) -> None:
+    def nested() -> None:
+        with store.transaction(), store.transaction(durable=False):
+            store.set_setting("k", "v")
+
+    assert not [s for s in statements_of(store, nested) if s.startswith("PRAGMA")]
+
+
+def test_a_store_opened_with_normal_sync_never_switches(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "n.db", synchronous="normal")
+    try:
+        assert _commit_setting(store, durable=False) == ["BEGIN IMMEDIATE", "COMMIT"]
+        assert pragma(store, "synchronous") == 1
+    finally:
+        store.close()
 
 
 def query_plan(store: SqliteStore, sql: str) -> str:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import attrs
 
@@ -49,6 +50,12 @@ _LINGER_S = 0.05
 """How long results wait for others to be recorded with them (seconds of real time)."""
 
 
+class OpenWork(Protocol):
+    """Opens a unit of work at an instant: one transaction, its events announced after commit."""
+
+    def __call__(self, at: datetime, *, durable: bool = True) -> AbstractContextManager[Work]: ...
+
+
 def _results(answer: object) -> list[SendResult]:
     """The results in a plugin's answer; anything that is not one is left out, so that its copy
     counts as unanswered (a temporary failure).
@@ -69,6 +76,8 @@ class Dispatcher:
         host: Where channel plugins come from.
         contexts: The cascade of a message id (None when the store holds none).
         work: Opens a unit of work at an instant (one transaction; events announced after commit).
+            The dispatcher's own units (claims, results) are not durable: a crash that loses one
+            sends its copies again, as a crash while they are on the wire does.
         retry: When temporary failures are tried again.
         rng: The random source of the backoff jitter.
         lease_s: How long a claim lasts before another worker may take the delivery over.
@@ -90,7 +99,7 @@ class Dispatcher:
         store: Store,
         host: PluginHost,
         contexts: Callable[[str], CascadeContext | None],
-        work: Callable[[datetime], AbstractContextManager[Work]],
+        work: OpenWork,
         retry: RetryPolicy,
         rng: random.Random,
         lease_s: float,
@@ -161,7 +170,7 @@ class Dispatcher:
     # --- claiming ----------------------------------------------------------------------------------
 
     def _claim(self, at: datetime) -> list[Delivery]:
-        with self._work(at) as work:
+        with self._work(at, durable=False) as work:
             return self.claim(work, at)
 
     def claim(self, work: Work, at: datetime) -> list[Delivery]:
@@ -375,7 +384,9 @@ class Dispatcher:
         updates = [self._update(delivery, by_id.get(delivery.id), at) for delivery in batch]
         claimed = {delivery.id: delivery for delivery in batch}
         statuses = {update.delivery: update.status for update in updates}
-        with self._work(at) as work:
+        # Not durable: were a power cut to lose these results, the copies would be claimed again
+        # when their lease lapses and sent again under the same idempotency keys.
+        with self._work(at, durable=False) as work:
             for delivery_id in work.results(updates, claimed, self._worker):
                 delivery, status = claimed[delivery_id], statuses[delivery_id]
                 ctx = self._contexts(delivery.message)

@@ -511,10 +511,10 @@ class CascadeEngine:
                 yield ctx
 
     @contextmanager
-    def _work(self, at: datetime) -> Iterator[Work]:
+    def _work(self, at: datetime, *, durable: bool = True) -> Iterator[Work]:
         work = Work(self.store, at, watched=self.host.listens("cssc_delivery_status_changed"))
         try:
-            with self.store.transaction():
+            with self.store.transaction(durable=durable):
                 yield work
         except BaseException:
             self._forget_settled()

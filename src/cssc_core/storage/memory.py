@@ -64,8 +64,9 @@ class MemoryStore:
         """Nothing to release."""
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Groups calls; on an exception the state goes back to what it was when this block began."""
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
+        """Groups calls; on an exception the state goes back to what it was when this block began
+        (``durable`` means nothing to a store in memory)."""
         saved = self._snapshot()
         try:
             yield

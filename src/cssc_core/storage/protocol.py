@@ -46,12 +46,19 @@ class Store(Protocol):
         """Releases the store's resources; the store is not used afterwards."""
         ...
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[None]:
         """Groups the calls made inside the ``with`` block into one transaction.
 
         When the block raises, nothing it wrote is kept and the exception propagates. Transactions
         nest: an inner block joins the outer one, and when it raises, only what it wrote is undone
         (a savepoint); the outer block goes on.
+
+        Args:
+            durable: False lets the store commit without waiting for the disk, for writes that a
+                crash may lose because they are done again (the dispatcher's claims and results:
+                the copy is sent again). What it commits must still be all or nothing, and the next
+                durable commit makes it durable too. A store with one way of committing ignores
+                it; only the outermost block's value counts.
         """
         ...
 

@@ -446,6 +446,7 @@ class SqliteStore:
             raise StorageError(f"cannot open {self.path!r} as a cssc store: {error}") from None
         self._lock = threading.RLock()
         self._depth = 0
+        self._synchronous = synchronous.upper()
         self._scrub_wal = False
         try:
             self.journal_mode: str = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -523,11 +524,25 @@ class SqliteStore:
         self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """A write transaction (``BEGIN IMMEDIATE``); a nested block is a savepoint that it rolls back
-        to when it raises. Other threads wait until the outermost block ends."""
+        to when it raises. Other threads wait until the outermost block ends.
+
+        An outermost block with ``durable=False`` commits under ``synchronous=NORMAL``: in WAL mode
+        the commit is not synced to the disk, so a power cut may lose it (never corrupt the file),
+        and the next ``FULL`` commit's sync covers it as well.
+        """
         with self._lock:
-            yield from self._transaction()
+            relaxed = not durable and not self._depth and self._synchronous == "FULL"
+            if relaxed:
+                # Set outside the transaction and restored after it: the setting is the
+                # connection's, and every other write on it must stay as durable as configured.
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            try:
+                yield from self._transaction()
+            finally:
+                if relaxed:
+                    self._db.execute("PRAGMA synchronous = FULL")
 
     def _transaction(self) -> Iterator[None]:
         if self._depth:

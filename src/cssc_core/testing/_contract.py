@@ -96,9 +96,9 @@ class StoreContract(abc.ABC):
         )
 
     @staticmethod
-    def _fail_after(store: Store, writes: Callable[[], object]) -> None:
+    def _fail_after(store: Store, writes: Callable[[], object], *, durable: bool = True) -> None:
         """Runs ``writes`` in a transaction, then fails it."""
-        with store.transaction():
+        with store.transaction(durable=durable):
             writes()
             raise _Boom
 
@@ -541,6 +541,13 @@ class StoreContract(abc.ABC):
             with pytest.raises(_Boom):
                 self._fail_after(store, lambda: store.set_setting("inner", "lost"))
         assert (store.get_setting("outer"), store.get_setting("inner")) == ("kept", None)
+
+    def test_a_transaction_that_need_not_be_durable_is_still_all_or_nothing(self, store: Store) -> None:
+        with store.transaction(durable=False):
+            store.set_setting("kept", "yes")
+        with pytest.raises(_Boom):
+            self._fail_after(store, lambda: store.set_setting("lost", "yes"), durable=False)
+        assert (store.get_setting("kept"), store.get_setting("lost")) == ("yes", None)
 
     def test_a_failed_write_inside_a_transaction_leaves_no_part_behind(self, store: Store) -> None:
         self._with_cascade(store, "d-1")
