@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cssc_core.cascade import RetryPolicy
 from cssc_core.cascade.context import plan_from_document, plan_to_document, stored_channels
 from cssc_core.cascade.status import percentile
+from cssc_core.cascade.work import Work
 from cssc_core.channels import MessageCopy, Recipient, Renderer, read_channel_file
 from cssc_core.domain.marking import ChannelFlags
 from cssc_core.domain.message import LanguageBlock, Message
@@ -23,7 +24,8 @@ from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Outgoing
 from cssc_core.routing.engine import plan_message
-from cssc_core.storage.records import Delivery, DeliveryKind, make_idempotency_key
+from cssc_core.storage.memory import MemoryStore
+from cssc_core.storage.records import Delivery, DeliveryKind, Timer, make_idempotency_key
 from cssc_core.testing import T0
 from tests.cascade.conftest import Harness, incident_network, message, person
 
@@ -144,3 +146,61 @@ def test_status_percentiles_follow_deliveries(memory_harness: Harness) -> None:
     assert report.reach["direct"].max_s == timedelta(minutes=15).total_seconds()
     assert report.reach["direct"].p50_s == 0
     assert report.started_at == T0
+
+
+class TimerCountingStore(MemoryStore):
+    """A memory store that counts its calls to ``add_timers``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds: list[int] = []
+
+    def add_timers(self, timers: object) -> None:
+        self.adds.append(len(timers))  # type: ignore[arg-type]
+        super().add_timers(timers)  # type: ignore[arg-type]
+
+
+def timer(name: str, minutes: int = 5) -> Timer:
+    return Timer(name, "msg-1", "ack-timeout", T0 + timedelta(minutes=minutes))
+
+
+def test_timers_set_together_are_written_in_one_call_when_the_block_ends() -> None:
+    store = TimerCountingStore()
+    work = Work(store, T0)
+    with work.timers_together():
+        for name in ("t-1", "t-2", "t-3"):
+            work.set_timers([timer(name)])
+        assert store.timers_of("msg-1") == []  # not yet written
+    assert store.adds == [3]
+    assert [t.id for t in store.timers_of("msg-1")] == ["t-1", "t-2", "t-3"]
+    work.set_timers([timer("t-4")])  # outside a block: at once
+    assert store.adds == [3, 1]
+
+
+def test_a_timer_removed_inside_the_block_is_gone_and_a_later_one_stays() -> None:
+    store = TimerCountingStore()
+    work = Work(store, T0)
+    with work.timers_together():
+        work.set_timers([timer("t-1"), timer("t-2")])
+        work.remove_timers("msg-1", ["t-1"])
+        work.set_timers([timer("t-1", minutes=9)])  # set again after the removal: kept
+    assert {(t.id, t.due_at) for t in store.timers_of("msg-1")} == {
+        ("t-1", T0 + timedelta(minutes=9)),
+        ("t-2", T0 + timedelta(minutes=5)),
+    }
+
+
+def test_timers_of_a_block_that_raises_are_not_written() -> None:
+    store = TimerCountingStore()
+    work = Work(store, T0)
+
+    def fail() -> None:
+        with work.timers_together():
+            work.set_timers([timer("t-1")])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert store.adds == []
+    work.set_timers([timer("t-2")])
+    assert store.adds == [1]  # the block is over: timers are written at once again

@@ -182,22 +182,26 @@ class Dispatcher:
         claimed = self._store.claim_due(at, self._batch_size, self._lease_s + behind, self._worker)
         sendable: list[Delivery] = []
         expired: dict[str, list[Delivery]] = {}
-        for delivery in claimed:
-            previous = delivery.history[-2].status if len(delivery.history) > 1 else None
-            if work.watched:
-                work.changes.append(
-                    DeliveryStatusChange.of(delivery, delivery.message, previous, DeliveryStatus.SENDING, at)
-                )
-            ctx = self._contexts(delivery.message)
-            if ctx is not None and ctx.expired(at):
-                expired.setdefault(delivery.message, []).append(delivery)
-                continue
-            if ctx is not None and delivery.attempts == 1:
-                if delivery.kind is DeliveryKind.RELAY_REQUEST:
-                    relays.on_request_claimed(work, ctx, delivery)
-                elif delivery.kind is DeliveryKind.MESSAGE:
-                    acks.on_copy_claimed(work, ctx, delivery)
-            sendable.append(delivery)
+        # The acknowledgement timeouts and relay deadlines these claims start are written together.
+        with work.timers_together():
+            for delivery in claimed:
+                previous = delivery.history[-2].status if len(delivery.history) > 1 else None
+                if work.watched:
+                    work.changes.append(
+                        DeliveryStatusChange.of(
+                            delivery, delivery.message, previous, DeliveryStatus.SENDING, at
+                        )
+                    )
+                ctx = self._contexts(delivery.message)
+                if ctx is not None and ctx.expired(at):
+                    expired.setdefault(delivery.message, []).append(delivery)
+                    continue
+                if ctx is not None and delivery.attempts == 1:
+                    if delivery.kind is DeliveryKind.RELAY_REQUEST:
+                        relays.on_request_claimed(work, ctx, delivery)
+                    elif delivery.kind is DeliveryKind.MESSAGE:
+                        acks.on_copy_claimed(work, ctx, delivery)
+                sendable.append(delivery)
         for message, deliveries in expired.items():
             work.update(message, deliveries, DeliveryStatus.EXPIRED, "message expired")
         return sendable

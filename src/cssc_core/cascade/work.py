@@ -7,7 +7,8 @@ acknowledgements, releases) is collected and announced only once that transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import attrs
@@ -53,6 +54,8 @@ class Work:
     releases: list[RelayRelease] = attrs.Factory(list)
     routed: list[tuple[str, RoutingPlan]] = attrs.Factory(list)
     touched: set[str] = attrs.Factory(set)
+    _timers: list[Timer] | None = attrs.field(default=None, init=False)
+    """Timers set inside :meth:`timers_together`, not yet written."""
 
     def created(self, deliveries: Sequence[Delivery]) -> None:
         """Records the changes of deliveries just written (their previous status is None)."""
@@ -163,13 +166,36 @@ class Work:
         )
 
     def set_timers(self, timers: Sequence[Timer]) -> None:
-        """Schedules timers."""
-        if timers:
+        """Schedules timers (inside :meth:`timers_together`, when that block ends)."""
+        if self._timers is not None:
+            self._timers.extend(timers)
+        elif timers:
             self.store.add_timers(timers)
+
+    @contextmanager
+    def timers_together(self) -> Iterator[None]:
+        """Writes the timers set inside the block in one call when it ends, rather than one call per
+        timer: a claim of a few hundred copies asking for acknowledgement starts as many timeouts.
+        Nothing in the block may read timers; removing one writes those set before it first."""
+        if self._timers is not None:  # already inside such a block: it writes them
+            yield
+            return
+        self._timers = []
+        try:
+            yield
+            self._write_timers()
+        finally:
+            self._timers = None
+
+    def _write_timers(self) -> None:
+        if self._timers:
+            self.store.add_timers(self._timers)
+            self._timers.clear()
 
     def remove_timers(self, message: str, timer_ids: Iterable[str]) -> None:
         """Removes timers of a message."""
         ids = list(timer_ids)
         if ids:
+            self._write_timers()  # in the order they were asked for: set, then removed
             self.store.remove_timers(ids)
             self.touched.add(message)
