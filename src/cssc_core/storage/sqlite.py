@@ -235,7 +235,9 @@ _UPDATE_SQL = _UPDATE_OPEN_SQL.replace("history = history || ?5", "history = his
 
 _CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
     lease_until = ?, due_at = ?, history = history || ?
-    WHERE id = ?"""
+    WHERE rowid = ?"""
+"""Addressed by rowid, which the claim's own select read: the row is found in the table itself rather
+than through the index on the delivery id (a hash, so each lookup lands somewhere new)."""
 
 
 P = ParamSpec("P")
@@ -889,12 +891,12 @@ class SqliteStore:
         now_us, until_us = _us(now), _us(until)
         with self.transaction():
             rows = self._db.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
+                f"SELECT {_DELIVERY_COLUMNS}, rowid FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
                 "ORDER BY due_at, rowid LIMIT ?",
                 (now_us, max(limit, 0)),
             ).fetchall()
             line = _history_line(DeliveryStatus.SENDING, now_us, None)
-            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[0]) for row in rows))
+            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[17]) for row in rows))
         # Each row as the claim left it: status, attempts, lease and history (columns 9 to 16).
         return [
             _delivery_from_row(
