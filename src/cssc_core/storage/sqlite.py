@@ -288,8 +288,11 @@ def _sql_limit(limit: int | None) -> int:
     return -1 if limit is None else max(limit, 0)
 
 
+_MICROSECOND = timedelta(microseconds=1)  # made once: building it cost more than the division
+
+
 def _us(instant: datetime) -> int:
-    return (instant - EPOCH) // timedelta(microseconds=1)
+    return (instant - EPOCH) // _MICROSECOND
 
 
 def _opt_us(instant: datetime | None) -> int | None:
@@ -927,15 +930,19 @@ class SqliteStore:
         lines = _HistoryLines()
         temporary = DeliveryStatus.TEMPORARY_FAILURE
         now_us = _us(now)
+        micros: dict[datetime, int] = {}  # the results of a batch mostly share their time
         rows = []
         for result in results:
-            if result.status is temporary:
+            at, reason, status = result.at, result.reason, result.status
+            if status is temporary:
                 retry, settled = _opt_us(result.next_attempt_at), None
             else:
-                retry, settled = None, _us(result.at)
-            line = lines.line(result.status._value_, result.at, result.reason)
-            status = result.status._value_
-            rows.append((status, result.reason, retry, retry, line, settled, result.delivery, worker, now_us))
+                retry, settled = None, micros.get(at)
+                if settled is None:
+                    settled = micros[at] = _us(at)
+            value = status._value_
+            line = lines.line(value, at, reason)
+            rows.append((value, reason, retry, retry, line, settled, result.delivery, worker, now_us))
         return self._guarded_write(
             _RESULT_SQL,
             results,
