@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from cssc_core.channels.failover import FailoverChannel, Provider
+from cssc_core.channels.limits import RateLimitedChannel
 from cssc_core.formats.policy import parse_policy_toml
-from cssc_core.plugins.types import Outgoing
+from cssc_core.plugins.channels.sms_http import SmsHttpChannel
+from cssc_core.plugins.channels.webhook import WebhookChannel
+from cssc_core.plugins.types import Outgoing, as_async, sends_concurrently
+from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.records import DeliveryStatus
 from cssc_core.testing import T0
 from tests.cascade.conftest import Harness, message
@@ -71,3 +77,31 @@ def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
     assert {d.status for d in due} == {DeliveryStatus.DELIVERED}
     assert leased[0] == 4  # the first batch's calls found the second batch claimed too
     assert max(leased) <= 4  # and never more than two batches out at once
+
+
+def test_a_sender_that_spreads_a_batch_itself_gets_each_batch_in_one_call(
+    memory_harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = memory_harness.make_engine()
+    engine.send(message(), policy=DIRECT)
+    apart = memory_harness.channels.batches
+    # Split for the channel's tasks: email (concurrency 10) and sms (concurrency 2).
+    assert len(apart) > 2
+    assert max(apart) <= 2
+
+    spreading = Harness(MemoryStore())
+    monkeypatch.setattr(spreading.channels, "sends_concurrently", True, raising=False)
+    spreading.make_engine().send(message(), policy=DIRECT)
+    assert sorted(spreading.channels.batches) == [2, 11]  # one call per channel: sms, email
+    assert sum(spreading.channels.batches) == sum(apart)
+
+
+def test_wrappers_spread_a_batch_as_what_they_wrap() -> None:
+    spreading, sequential = SimpleNamespace(sends_concurrently=True), SimpleNamespace()
+    assert sends_concurrently(RateLimitedChannel(spreading, 5))  # type: ignore[arg-type]
+    assert not sends_concurrently(RateLimitedChannel(sequential, 5))  # type: ignore[arg-type]
+    assert sends_concurrently(FailoverChannel([Provider("a", spreading), Provider("b", spreading)]))  # type: ignore[arg-type]
+    assert not sends_concurrently(FailoverChannel([Provider("a", spreading), Provider("b", sequential)]))  # type: ignore[arg-type]
+    assert not sends_concurrently(as_async(SimpleNamespace(send=lambda batch: [], close=lambda: None)))  # type: ignore[arg-type]
+    assert WebhookChannel.sends_concurrently
+    assert SmsHttpChannel.sends_concurrently

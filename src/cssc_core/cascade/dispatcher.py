@@ -39,13 +39,16 @@ from cssc_core.channels.templates import HeaderInjectionError
 from cssc_core.domain.marking import ChannelFlags, channel_allowed
 from cssc_core.errors import CsscError
 from cssc_core.plugins.manager import PluginHost
-from cssc_core.plugins.types import Channel, DeliveryStatusChange, Outgoing, SendResult
+from cssc_core.plugins.types import Channel, DeliveryStatusChange, Outgoing, SendResult, sends_concurrently
 from cssc_core.storage.protocol import Store
 from cssc_core.storage.records import Delivery, DeliveryKind, DeliveryStatus, DeliveryUpdate, redact
 
 __all__ = ["Dispatcher"]
 
 _MAX_BATCH = 100
+"""Copies in one call to a sender that sends them one after another."""
+_MAX_SPREAD_BATCH = 1000
+"""Copies in one call to a sender that spreads a batch over its connections itself."""
 _LINGER_S = 0.05
 """How long results wait for others to be recorded with them (seconds of real time)."""
 
@@ -131,6 +134,7 @@ class Dispatcher:
         self._keys: dict[int, tuple[ChannelConfig, str]] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._concurrency: dict[str, int] = {}
+        self._spreading: set[str] = set()  # senders that spread a batch over their connections
         self._signers: dict[AckSettings, AckSigner] = {}
         self._prepared: dict[tuple[str, str, bool], PreparedMessage] = {}
 
@@ -283,6 +287,8 @@ class Dispatcher:
             self._senders[key] = sender
             self._concurrency[key] = max(config.concurrency, 1)
             self._limits[key] = asyncio.Semaphore(self._concurrency[key])
+            if sends_concurrently(sender):
+                self._spreading.add(key)
         return key, sender
 
     async def _send(self, claimed: Sequence[Delivery], at: datetime) -> None:
@@ -302,7 +308,7 @@ class Dispatcher:
         for key, items in groups.items():
             sender, semaphore = self._senders[key], self._limits[key]
             assert not isinstance(sender, str)
-            size = max(1, min(_MAX_BATCH, -(-len(items) // self._concurrency[key])))
+            size = self._call_size(key, len(items))
             for start in range(0, len(items), size):
                 batch = items[start : start + size]
                 calls.append(asyncio.ensure_future(self._call(sender, semaphore, batch, returned)))
@@ -311,6 +317,19 @@ class Dispatcher:
         finally:
             for task in calls:
                 task.cancel()
+
+    def _call_size(self, key: str, copies: int) -> int:
+        """How many of a batch's copies for one sender go in one call to it.
+
+        A sender that spreads a batch over its own connections gets them in one call: split into
+        ``concurrency`` calls, each call's copies would wait their turn for those connections, and
+        the calls cost tasks, timers and hand-overs of their own (a national cascade made tens of
+        thousands). Any other sender gets them in ``concurrency`` calls, for its tasks to run side
+        by side.
+        """
+        if key in self._spreading:
+            return max(1, min(_MAX_SPREAD_BATCH, copies))
+        return max(1, min(_MAX_BATCH, -(-copies // self._concurrency[key])))
 
     async def _record_as_returned(
         self,

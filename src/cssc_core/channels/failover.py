@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import attrs
 
 from cssc_core.plugins.types import Channel, Outgoing, SendResult
+from cssc_core.plugins.types import sends_concurrently as _sends_concurrently
 from cssc_core.storage.records import DeliveryStatus
 
 __all__ = ["FailoverChannel", "Provider"]
@@ -82,6 +83,12 @@ class FailoverChannel:
         self.threshold = threshold
         self.penalty = penalty
         self.min_samples = min_samples
+
+    @property
+    def sends_concurrently(self) -> bool:
+        """Whether every provider's sender spreads a batch over its connections (a batch goes to
+        one provider at a time, and what it refuses to the next)."""
+        return all(_sends_concurrently(provider.channel) for provider in self.providers)
 
     def weight(self, provider: Provider) -> float:
         """The provider's effective weight now."""

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from cssc_core.plugins.types import Channel, Outgoing, SendResult
+from cssc_core.plugins.types import sends_concurrently as _sends_concurrently
 
 __all__ = ["RateLimitedChannel"]
 
@@ -46,6 +47,11 @@ class RateLimitedChannel:
         self._tokens = float(self.capacity)
         self._updated = clock()
         self._lock: asyncio.Lock | None = None
+
+    @property
+    def sends_concurrently(self) -> bool:
+        """As the paced sender: pacing slices a batch but does not change how it goes out."""
+        return _sends_concurrently(self.inner)
 
     async def _take(self, count: int) -> None:
         if self._lock is None:

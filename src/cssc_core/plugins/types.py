@@ -41,6 +41,7 @@ __all__ = [
     "SendResult",
     "StorageBackend",
     "as_async",
+    "sends_concurrently",
 ]
 
 Capability: TypeAlias = Literal["secure", "public"]
@@ -250,6 +251,11 @@ class Channel(Protocol):
 
     The dispatcher calls :meth:`send` from several tasks at once, up to the channel's
     ``concurrency``; a sender shares what it may (connections, sessions) between calls.
+
+    A sender whose :meth:`send` itself spreads a batch over its connections, up to the channel's
+    ``concurrency``, says so with a class attribute ``sends_concurrently = True``
+    (:func:`sends_concurrently`): the dispatcher then gives it each claimed batch of its copies in
+    one call, rather than in ``concurrency`` smaller calls for its tasks to run side by side.
     """
 
     async def send(self, batch: Sequence[Outgoing]) -> Sequence[SendResult]:
@@ -299,6 +305,12 @@ class _ThreadedChannel:
 
     def __repr__(self) -> str:
         return f"as_async({self._inner!r})"
+
+
+def sends_concurrently(sender: object) -> bool:
+    """Whether ``sender`` spreads one batch over its own connections: its ``sends_concurrently``
+    attribute, False when it has none (a sender that sends a batch's copies one after another)."""
+    return getattr(sender, "sends_concurrently", False) is True
 
 
 def as_async(sender: Channel | BlockingChannel) -> Channel:

@@ -104,6 +104,9 @@ class SmsHttpChannel:
         socket_factory: The SSRF guard for the gateway's address.
     """
 
+    sends_concurrently = True
+    """A batch goes out on up to ``concurrency`` connections at once (``HttpClient.post_each``)."""
+
     def __init__(
         self,
         *,

@@ -188,6 +188,9 @@ class WebhookChannel:
         socket_factory: The guard that checks each address before connecting (tests wrap it).
     """
 
+    sends_concurrently = True
+    """A batch goes out on up to ``concurrency`` connections at once (``HttpClient.post_each``)."""
+
     def __init__(
         self,
         *,
