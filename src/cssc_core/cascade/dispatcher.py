@@ -323,9 +323,9 @@ class Dispatcher:
 
         A sender that spreads a batch over its own connections gets them in one call: split into
         ``concurrency`` calls, each call's copies would wait their turn for those connections, and
-        the calls cost tasks, timers and hand-overs of their own (a national cascade made tens of
-        thousands). Any other sender gets them in ``concurrency`` calls, for its tasks to run side
-        by side.
+        the calls cost tasks, timers and hand-overs of their own (some 16,000 in a national
+        cascade). Any other sender gets them in ``concurrency`` calls, for its tasks to run side by
+        side.
         """
         if key in self._spreading:
             return max(1, min(_MAX_SPREAD_BATCH, copies))
