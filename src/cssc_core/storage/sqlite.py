@@ -222,15 +222,17 @@ _RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at =
     lease_owner = NULL, lease_until = NULL, history = history || ?, settled_at = ?
     WHERE id = ? AND status = 'sending' AND lease_owner = ? AND lease_until > ?"""
 
-_UPDATE_OPEN_SQL = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
+_UPDATE_TEMPLATE = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
     cell = coalesce(?4, cell), next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
     due_at = CASE WHEN ?1 = 'created' THEN coalesce(?3, not_before, 0) END,
-    history = history || ?5
+    history = history || ?5{{settled}}
     WHERE id = ?6 AND status IN {_OPEN}"""
+
+_UPDATE_OPEN_SQL = _UPDATE_TEMPLATE.format(settled="")
 """Updates that leave every delivery open (a release, a take-back): settled_at stays NULL, and with
 it the row's entry in ``deliveries_undelivered``."""
 
-_UPDATE_SQL = _UPDATE_OPEN_SQL.replace("history = history || ?5", "history = history || ?5, settled_at = ?7")
+_UPDATE_SQL = _UPDATE_TEMPLATE.format(settled=", settled_at = ?7")
 """Updates of which some may settle a delivery (a cancel, an expiry)."""
 
 _CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
