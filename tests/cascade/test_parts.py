@@ -204,3 +204,15 @@ def test_timers_of_a_block_that_raises_are_not_written() -> None:
     assert store.adds == []
     work.set_timers([timer("t-2")])
     assert store.adds == [1]  # the block is over: timers are written at once again
+
+
+def test_a_block_inside_another_leaves_the_timers_to_the_outer_one() -> None:
+    store = TimerCountingStore()
+    work = Work(store, T0)
+    with work.timers_together():
+        work.set_timers([timer("t-1")])
+        with work.timers_together():
+            work.set_timers([timer("t-2")])
+        assert store.adds == []  # the inner block's end writes nothing, and loses nothing
+    assert store.adds == [2]
+    assert [t.id for t in store.timers_of("msg-1")] == ["t-1", "t-2"]
