@@ -56,6 +56,13 @@ _new_delivery = st.tuples(
 )
 
 
+def _mostly(identifiers: list[str]) -> st.SearchStrategy[str]:
+    """Delivery ids drawn from ``identifiers`` as often as from all of :data:`DELIVERIES` (which
+    names unknown ones too), so that writes mostly reach the deliveries they were drawn for."""
+    everything = st.sampled_from(DELIVERIES)
+    return st.sampled_from(identifiers) | everything if identifiers else everything
+
+
 def _outcome(call: Callable[[Store], T], store: Store) -> tuple[str, Any]:
     try:
         return "ok", call(store)
@@ -155,11 +162,10 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
             worker = data.draw(
                 st.sampled_from(owners) if owners else st.sampled_from(WORKERS), label="worker"
             )
-            identifiers = st.sampled_from([d.id for d in sending]) if sending else st.sampled_from(DELIVERIES)
             results = data.draw(
                 st.lists(
                     st.tuples(
-                        identifiers | st.sampled_from(DELIVERIES),
+                        _mostly([d.id for d in sending]),
                         st.sampled_from(sorted(RESULT_STATUSES)),
                         _offsets,
                     ),
@@ -187,11 +193,10 @@ def store_machine(factory: Callable[[], Store]) -> type[RuleBasedStateMachine]:
         def update_deliveries(self, data: st.DataObject) -> None:
             # Mostly deliveries that exist, so that updates change them rather than being refused.
             stored = [d.id for m in MESSAGES for d in self.reference.deliveries_of(m)]
-            identifiers = st.sampled_from(stored) if stored else st.sampled_from(DELIVERIES)
             updates = data.draw(
                 st.lists(
                     st.tuples(
-                        identifiers | st.sampled_from(DELIVERIES),
+                        _mostly(stored),
                         st.sampled_from(sorted(UPDATE_STATUSES)),
                         st.none() | _offsets,
                         st.sampled_from(CELLS),
