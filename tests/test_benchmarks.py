@@ -60,6 +60,33 @@ def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
     assert done.stdout.count("arrived once each") >= 4
 
 
+def test_the_national_benchmark_reports_the_median_of_repeated_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    output = tmp_path / "results.json"
+    command = [sys.executable, "-m", "benchmarks", "national", "--quick", "--output", str(output)]
+    done = subprocess.run(
+        [*command, "--repeat", "3"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(output.read_text("utf-8"))
+    sizes = [result for result in report["results"] if result.get("data", {}).get("runs")]
+    assert [size["data"]["organisations"] for size in sizes] == [100, 1000]
+    for size in sizes:
+        ratios = sorted(run["ratio"] for run in size["data"]["runs"])
+        assert len(ratios) == 3
+        assert abs(size["ratio"] - ratios[1]) < 1e-3  # the median run is the one reported
+        assert size["data"]["peak_mib"] == max(run["peak_mib"] for run in size["data"]["runs"])
+    assert done.stdout.count("ratio of each run") == 2
+    # One result line a size; every run was checked at the sink (a failed check fails the command).
+    assert done.stdout.count("arrived once each") == 2
+
+    refused = subprocess.run(
+        [*command, "--repeat", "0"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "--repeat: must be at least 1, not 0" in refused.stderr
+
+
 def test_the_crash_point_runner_prints_its_table() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     done = subprocess.run(
