@@ -57,6 +57,15 @@ def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
     national = [result for result in report["results"] if result["benchmark"] == "national"]
     assert [r["data"]["organisations"] for r in national if r.get("data")] == [100, 1000]
     assert "national cascade, 1,000 organisations" in done.stdout
+    # Growth is reported as measured and with the machine's drift between the two runs taken out:
+    # the smaller size's time scaled by how much longer a reference POST took in the larger run.
+    small, large = (r["data"] for r in national if r.get("data"))
+    growth = {r["name"]: r for r in national if r["name"].startswith("growth")}
+    measured = growth["growth 100 -> 1,000 organisations"]
+    assert abs(measured["ratio"] - large["total"] / (small["total"] * 10)) < 1e-3
+    drift = (large["raw"] / large["delivered"]) / (small["raw"] / small["delivered"])
+    steady = growth["growth 100 -> 1,000 organisations, drift taken out"]
+    assert abs(steady["ratio"] - large["total"] / (small["total"] * 10 * drift)) < 1e-3
     assert done.stdout.count("arrived once each") >= 4
 
 
