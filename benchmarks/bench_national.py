@@ -307,15 +307,16 @@ def measure(organisations: int, repeat: int = 1) -> dict[str, Any]:
             database = Path(folder, f"cascade-{attempt}.db")
             shutil.copyfile(imported_file, database)  # the import closed its store: no WAL is left
             runs.append(_child("cascade", str(database), url, str(stats_port)))
+    figures = [_run_figures(run) for run in runs]
     # Of an even number of runs, the higher of the two middle ones: the report never flatters.
-    median = sorted(runs, key=lambda run: run["total"] / run["raw"])[len(runs) // 2]
+    median = sorted(range(len(runs)), key=lambda index: figures[index]["ratio"])[len(runs) // 2]
     return {
         "organisations": organisations,
         "contacts": contacts,
         "import": imported,
-        **median,
+        **runs[median],
         "peak_mib": max(run["peak_mib"] for run in runs),
-        "runs": [_run_figures(run) for run in runs],
+        "runs": figures,
     }
 
 
@@ -357,8 +358,9 @@ def _growth(smaller: dict[str, Any], larger: dict[str, Any]) -> list[Result]:
     """How the cascade's time grew from one size to the next: as measured, and with the machine's
     drift between the two runs taken out.
 
-    The machine's speed moves between runs (raw aiohttp took from 7.8 s to 46 s for the same POSTs
-    on machines of one kind), and a time measured minutes after another moves with it. Each run's
+    The machine's speed moves between runs (the runs table of ``docs/performance.md`` shows raw
+    aiohttp taking six times as long on one day as on another), and a time measured minutes after
+    another moves with it. Each run's
     reference measures the speed of that moment: the second figure scales the smaller size's time
     by how much longer a reference POST took in the larger size's run.
     """
