@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -42,6 +43,31 @@ def test_wal_full_sync_secure_delete_and_foreign_keys_by_default(store: SqliteSt
     assert pragma(store, "synchronous") == 2  # FULL
     assert pragma(store, "secure_delete") == 1
     assert pragma(store, "foreign_keys") == 1
+
+
+def _temporary_files() -> list[str]:
+    """The files this process has open that SQLite made for scratch work (their names start with
+    ``etilqs_``; SQLite unlinks them at once, so only an open descriptor shows them)."""
+    found = []
+    for descriptor in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed since it was listed
+            if "etilqs_" in os.readlink(f"/proc/self/fd/{descriptor}"):
+                found.append(descriptor)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through /proc")
+def test_a_nested_transaction_journals_in_memory_not_in_a_scratch_file(store: SqliteStore) -> None:
+    # A savepoint keeps the pages it changes as they were before it; past 64 KiB, SQLite's default
+    # is to spill them to a scratch file, which a national cascade did hundreds of times.
+    with store.transaction():
+        store.connection.executemany(
+            "INSERT INTO settings VALUES (?, ?)", ((f"k{i}", "x" * 2000) for i in range(300))
+        )
+    with store.transaction(), store.transaction():
+        store.connection.execute("UPDATE settings SET value = value || 'y'")
+        assert _temporary_files() == []
+    assert pragma(store, "temp_store") == 2  # MEMORY
 
 
 def test_the_url_may_ask_for_normal_sync(tmp_path: Path) -> None:

@@ -460,6 +460,10 @@ class SqliteStore:
             self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
+            # Savepoints (a step of a commit group is one) journal in memory: at SQLite's default, a
+            # savepoint's journal past 64 KiB went to a scratch file, created, written page by page
+            # and deleted again, hundreds of times in a national cascade.
+            self._db.execute("PRAGMA temp_store = MEMORY")
             # Checkpoint every 40 MB of WAL rather than SQLite's default 4 MB: a cascade rewrites the
             # same pages many times over (claims, results), and each checkpoint copies them back.
             self._db.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
