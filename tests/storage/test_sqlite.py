@@ -172,6 +172,30 @@ def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
     store.close()
 
 
+def test_reading_the_network_back_sorts_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cssc_core.storage.sqlite as module
+
+    with monkeypatch.context() as patch:  # a file of schema 5, whose organisations had no such index
+        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:5])
+        patch.setattr(module, "SCHEMA_VERSION", 5)
+        old = SqliteStore(path)
+        old.replace_network(sample_network())
+        old.close()
+    store = SqliteStore(path)
+    plans = []
+
+    def plan_of(sql: str) -> None:  # each ordered read's plan, as SQLite runs it
+        if sql.startswith("SELECT") and "ORDER BY" in sql:
+            plans.append(store.connection.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
+
+    store.connection.set_trace_callback(plan_of)
+    assert store.load_network() == sample_network()
+    store.connection.set_trace_callback(None)
+    assert len(plans) == 3  # organisations, contacts, roles
+    assert not [plan for plan in plans if "USE TEMP B-TREE" in str(plan)]
+    store.close()
+
+
 def test_a_file_of_schema_4_learns_when_its_settled_deliveries_settled(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
