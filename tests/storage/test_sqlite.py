@@ -135,6 +135,17 @@ def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pyte
         upgraded.close()
 
 
+@contextlib.contextmanager
+def _as_of_schema(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[pytest.MonkeyPatch]:
+    """Inside the block, stores open files as an older cssc_core did: migrations up to ``version``."""
+    import cssc_core.storage.sqlite as module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:version])
+        patch.setattr(module, "SCHEMA_VERSION", version)
+        yield patch
+
+
 def _store_of_schema(
     path: Path, version: int, monkeypatch: pytest.MonkeyPatch, deliveries: list[Delivery]
 ) -> None:
@@ -142,9 +153,7 @@ def _store_of_schema(
     written with the columns that schema had."""
     import cssc_core.storage.sqlite as module
 
-    with monkeypatch.context() as patch:
-        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:version])
-        patch.setattr(module, "SCHEMA_VERSION", version)
+    with _as_of_schema(monkeypatch, version) as patch:
         patch.setattr(SqliteStore, "_insert_deliveries", lambda self, deliveries: None)  # today's columns
         old = SqliteStore(path)
         old.start_cascade(sample_cascade(), sample_message(), [])
@@ -173,11 +182,7 @@ def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
 
 
 def test_reading_the_network_back_sorts_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cssc_core.storage.sqlite as module
-
-    with monkeypatch.context() as patch:  # a file of schema 5, whose organisations had no such index
-        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:5])
-        patch.setattr(module, "SCHEMA_VERSION", 5)
+    with _as_of_schema(monkeypatch, 5):  # a file of schema 5, whose organisations had no such index
         old = SqliteStore(path)
         old.replace_network(sample_network())
         old.close()
