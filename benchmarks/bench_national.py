@@ -360,9 +360,9 @@ def _growth(smaller: dict[str, Any], larger: dict[str, Any]) -> list[Result]:
 
     The machine's speed moves between runs (the runs table of ``docs/performance.md`` shows raw
     aiohttp taking six times as long on one day as on another), and a time measured minutes after
-    another moves with it. Each run's
-    reference measures the speed of that moment: the second figure scales the smaller size's time
-    by how much longer a reference POST took in the larger size's run.
+    another moves with it. Each run's reference measures the speed of that moment: the second
+    figure scales the smaller size's time by how much longer a reference POST took in the larger
+    size's run.
     """
     factor = larger["organisations"] / smaller["organisations"]
     sizes = f"{smaller['organisations']:,} -> {larger['organisations']:,} organisations"
