@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sqlite3
 import threading
@@ -18,7 +19,8 @@ import pytest
 from cssc_core.errors import StorageError, ValidationError
 from cssc_core.plugins import PluginHost
 from cssc_core.storage.records import Delivery, DeliveryStatus, DeliveryUpdate, StatusChange
-from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, sqlite_url
+from cssc_core.storage.records import CascadeRecord
+from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, _us, sqlite_url
 from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
 
 
@@ -113,7 +115,7 @@ def test_a_sound_file_passes_the_integrity_check(store: SqliteStore) -> None:
     store.start_cascade(sample_cascade(), sample_message(), [sample_delivery("d-1")])
     assert store.integrity_check() == []
     store.connection.execute("PRAGMA foreign_keys = OFF")
-    store.connection.execute("INSERT INTO cascades VALUES ('ghost', 0, '{}', '{}', NULL)")
+    store.connection.execute("INSERT INTO cascades VALUES ('ghost', 0, '{}', NULL)")
     assert store.integrity_check() == ["cascades row 2 refers to a missing messages"]
 
 
@@ -146,6 +148,14 @@ def _as_of_schema(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[pyt
         yield patch
 
 
+def _insert_cascade_with_plan(store: SqliteStore, cascade: CascadeRecord) -> None:
+    """A cascade as schemas before 7 wrote it: its plan in the row."""
+    store.connection.execute(
+        "INSERT INTO cascades VALUES (?, ?, ?, ?, NULL)",
+        (cascade.message, _us(cascade.started_at), cascade.channels, cascade.plan),
+    )
+
+
 def _store_of_schema(
     path: Path, version: int, monkeypatch: pytest.MonkeyPatch, deliveries: list[Delivery]
 ) -> None:
@@ -154,7 +164,9 @@ def _store_of_schema(
     import cssc_core.storage.sqlite as module
 
     with _as_of_schema(monkeypatch, version) as patch:
-        patch.setattr(SqliteStore, "_insert_deliveries", lambda self, deliveries: None)  # today's columns
+        # Today's columns, written below as that schema had them.
+        patch.setattr(SqliteStore, "_insert_deliveries", lambda self, deliveries: None)
+        patch.setattr(SqliteStore, "_insert_cascade", _insert_cascade_with_plan)
         old = SqliteStore(path)
         old.start_cascade(sample_cascade(), sample_message(), [])
         row = functools.partial(module._delivery_row, lines=module._HistoryLines())
@@ -178,6 +190,40 @@ def test_a_file_of_schema_3_keeps_its_outbox_and_gets_write_order_indexes(
     assert "USE TEMP B-TREE" not in str(plan)  # the index gives write order without sorting
     assert [ref.id for ref in store.undelivered("msg-1")] == ["d-c", "d-a", "d-b"]
     assert [d.id for d in store.claim_due(T0, 10, 60, "w1")] == ["d-c", "d-a", "d-b"]
+    store.close()
+
+
+def _large_plan_cascade() -> CascadeRecord:
+    """A cascade whose plan, like a national one's, fills many pages (about 1 MB of JSON)."""
+    recipients = [{"contact": f"c-{i:06}", "channels": ["email"], "ack": False} for i in range(16_000)]
+    return attrs.evolve(sample_cascade(), plan=json.dumps({"recipients": recipients}))
+
+
+def test_a_file_of_schema_6_keeps_its_cascades_plans(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cascade = _large_plan_cascade()
+    with _as_of_schema(monkeypatch, 6) as patch:
+        patch.setattr(SqliteStore, "_insert_cascade", _insert_cascade_with_plan)
+        old = SqliteStore(path)
+        old.start_cascade(cascade, sample_message(), [])
+        old.close()
+    store = SqliteStore(path)
+    assert store.get_cascade("msg-1") == cascade
+    assert store.cascades(unfinished=True) == [cascade]
+    store.finish_cascade("msg-1", T0 + timedelta(hours=1))
+    assert store.get_cascade("msg-1") == attrs.evolve(cascade, finished_at=T0 + timedelta(hours=1))
+    store.close()
+
+
+def test_finishing_a_cascade_leaves_its_plan_where_it_lies(path: Path) -> None:
+    store = SqliteStore(path)
+    store.start_cascade(_large_plan_cascade(), sample_message(), [])
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.finish_cascade("msg-1", T0)
+    # (busy, frames in the log, frames checkpointed): the pages the finish wrote. In the row of the
+    # cascade, the 1 MB plan was written out again, some 250 pages (and as many zeroed).
+    _, frames, _ = store.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames < 10
+    assert store.get_cascade("msg-1") == attrs.evolve(_large_plan_cascade(), finished_at=T0)
     store.close()
 
 

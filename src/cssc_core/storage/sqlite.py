@@ -211,6 +211,27 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # 100,000 organisations) in a temporary b-tree before the first could be decoded.
         ("CREATE INDEX organisations_by_position ON organisations (position)",),
     ),
+    (
+        7,
+        "cascade plans in a table of their own, so that finishing a cascade rewrites a small row",
+        # SQLite rewrites the whole row on an UPDATE. With the plan in it (29 MB of JSON at 100,000
+        # organisations), marking a cascade finished wrote 14,000 pages to the log: the plan's old
+        # pages zeroed (secure_delete) and a new copy of it, for one timestamp.
+        (
+            """CREATE TABLE cascade_plans (
+                message TEXT PRIMARY KEY REFERENCES messages (id),
+                plan TEXT NOT NULL)""",
+            "INSERT INTO cascade_plans SELECT message, plan FROM cascades",
+            """CREATE TABLE cascades_without_plans (
+                message TEXT PRIMARY KEY REFERENCES messages (id),
+                started_at INTEGER NOT NULL,
+                channels TEXT NOT NULL,
+                finished_at INTEGER)""",
+            "INSERT INTO cascades_without_plans SELECT message, started_at, channels, finished_at FROM cascades",
+            "DROP TABLE cascades",
+            "ALTER TABLE cascades_without_plans RENAME TO cascades",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -220,6 +241,11 @@ _DELIVERY_COLUMNS = (
     "id, message, contact, channel, address_kind, idempotency_key, kind, cell, subject_contact, status, "
     "not_before, next_attempt_at, attempts, lease_owner, lease_until, reason, history"
 )
+
+_CASCADE_SELECT = (
+    "SELECT message, started_at, channels, plan, finished_at FROM cascades JOIN cascade_plans USING (message)"
+)
+"""A cascade's row with its plan, which lies in a table of its own (migration 7)."""
 
 _REF_COLUMNS = "id, contact, channel, kind, status"  # DeliveryRef's fields, in its order
 
@@ -777,27 +803,22 @@ class SqliteStore:
                         message.document,
                     ),
                 )
-                self._db.execute(
-                    "INSERT INTO cascades VALUES (?, ?, ?, ?, ?)",
-                    (
-                        cascade.message,
-                        _us(cascade.started_at),
-                        cascade.channels,
-                        cascade.plan,
-                        _opt_us(cascade.finished_at),
-                    ),
-                )
+                self._insert_cascade(cascade)
                 self._insert_deliveries(deliveries)
         except sqlite3.IntegrityError as error:
             raise _conflict(error) from None
 
+    def _insert_cascade(self, cascade: CascadeRecord) -> None:
+        self._db.execute(
+            "INSERT INTO cascades VALUES (?, ?, ?, ?)",
+            (cascade.message, _us(cascade.started_at), cascade.channels, _opt_us(cascade.finished_at)),
+        )
+        self._db.execute("INSERT INTO cascade_plans VALUES (?, ?)", (cascade.message, cascade.plan))
+
     @_serialised
     def get_cascade(self, message_id: str) -> CascadeRecord | None:
         """The cascade, or None."""
-        row = self._db.execute(
-            "SELECT message, started_at, channels, plan, finished_at FROM cascades WHERE message = ?",
-            (message_id,),
-        ).fetchone()
+        row = self._db.execute(f"{_CASCADE_SELECT} WHERE message = ?", (message_id,)).fetchone()
         return None if row is None else _cascade_from_row(row)
 
     @_serialised
@@ -808,8 +829,7 @@ class SqliteStore:
             terms.append("started_at >= :since")
         where = f"WHERE {' AND '.join(terms)}" if terms else ""
         rows = self._db.execute(
-            f"SELECT message, started_at, channels, plan, finished_at FROM cascades {where} "
-            "ORDER BY started_at, message",
+            f"{_CASCADE_SELECT} {where} ORDER BY started_at, message",
             {"since": _opt_us(since)},
         )
         return [_cascade_from_row(row) for row in rows]
