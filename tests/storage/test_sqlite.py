@@ -18,9 +18,8 @@ import pytest
 
 from cssc_core.errors import StorageError, ValidationError
 from cssc_core.plugins import PluginHost
-from cssc_core.storage.records import Delivery, DeliveryStatus, DeliveryUpdate, StatusChange
-from cssc_core.storage.records import CascadeRecord
-from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, _us, sqlite_url
+from cssc_core.storage.records import CascadeRecord, Delivery, DeliveryStatus, DeliveryUpdate, StatusChange
+from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, sqlite_url
 from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
 
 
@@ -150,9 +149,11 @@ def _as_of_schema(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[pyt
 
 def _insert_cascade_with_plan(store: SqliteStore, cascade: CascadeRecord) -> None:
     """A cascade as schemas before 7 wrote it: its plan in the row."""
+    import cssc_core.storage.sqlite as module
+
     store.connection.execute(
         "INSERT INTO cascades VALUES (?, ?, ?, ?, NULL)",
-        (cascade.message, _us(cascade.started_at), cascade.channels, cascade.plan),
+        (cascade.message, module._us(cascade.started_at), cascade.channels, cascade.plan),
     )
 
 

@@ -227,7 +227,8 @@ _MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 started_at INTEGER NOT NULL,
                 channels TEXT NOT NULL,
                 finished_at INTEGER)""",
-            "INSERT INTO cascades_without_plans SELECT message, started_at, channels, finished_at FROM cascades",
+            "INSERT INTO cascades_without_plans "
+            "SELECT message, started_at, channels, finished_at FROM cascades",
             "DROP TABLE cascades",
             "ALTER TABLE cascades_without_plans RENAME TO cascades",
         ),
