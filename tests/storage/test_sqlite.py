@@ -228,6 +228,17 @@ def test_finishing_a_cascade_leaves_its_plan_where_it_lies(path: Path) -> None:
     store.close()
 
 
+def test_a_plan_is_kept_compressed_and_read_back_whole(path: Path) -> None:
+    cascade = _large_plan_cascade()
+    store = SqliteStore(path)
+    store.start_cascade(cascade, sample_message(), [])
+    (stored,) = store.connection.execute("SELECT plan FROM cascade_plans").fetchone()
+    assert isinstance(stored, bytes)
+    assert len(stored) * 10 < len(cascade.plan)
+    assert store.get_cascade("msg-1") == cascade
+    store.close()
+
+
 def test_reading_the_network_back_sorts_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with _as_of_schema(monkeypatch, 5):  # a file of schema 5, whose organisations had no such index
         old = SqliteStore(path)
