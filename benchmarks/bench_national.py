@@ -23,6 +23,11 @@ after the cascade: the target is the whole cascade (import excluded) within
 1.5x that time. ``route`` is also timed on its own (the plan alone, caches cold), which the ``send``
 phase includes.
 
+Each size also runs once with every copy going to a sender that sends nothing and answers
+``delivered`` (the same network, story, claims, results and commits, checked to have reached the
+sink not at all), beside a raw aiohttp reference of its own: what the engine and the store take
+alone, without rendering, signing, HTTP and the wire.
+
 The growth from each size to the next is reported twice: as measured, and with the machine's drift
 between the two runs taken out (the smaller size's time scaled by how much longer a reference POST
 took in the larger size's run).
@@ -45,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +66,9 @@ from cssc_core.domain.message import Message
 from cssc_core.formats.message import message_from_document
 from cssc_core.formats.network import parse_network_json
 from cssc_core.formats.policy import parse_policy_toml
+from cssc_core.plugins import PluginHost
+from cssc_core.plugins.markers import hookimpl
+from cssc_core.plugins.types import ChannelPlugin, ChannelSettings, Outgoing, SendResult
 from cssc_core.routing.plan import RoutingPlan
 from cssc_core.routing.policy import RoutingPolicy
 from cssc_core.storage.records import DeliveryKind, DeliveryStatus
@@ -87,6 +96,12 @@ CHANNELS = {
             "concurrency": 50,
         }
     },
+}
+DISCARD = "bench-discard"
+"""The channel type of the benchmark's sender that sends nothing (:class:`_Discard`)."""
+DISCARD_CHANNELS = {
+    "format": "cssc-channels/1",
+    "channels": {"webhook": {"type": DISCARD, "address": "webhook", "concurrency": 50}},
 }
 POLICY = """
 format = "cssc-policy/1"
@@ -124,6 +139,34 @@ MESSAGE = {
     "instruction": "Brief your staff today and report anything suspicious to the police on 999.",
     "audience": {},
 }
+
+
+class _Discard:
+    """A sender that sends nothing and answers every copy ``delivered`` at once.
+
+    The cascade run with it is the engine's and the store's work alone: the same network, story,
+    claims, results and commits, without rendering, signing, HTTP or the wire.
+    """
+
+    sends_concurrently = True
+
+    async def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        """Every copy delivered, none sent."""
+        return [SendResult.delivered(item.delivery) for item in batch]
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+class _DiscardPlugin:
+    """Provides the :data:`DISCARD` channel type, registered only in the benchmark's own process."""
+
+    @hookimpl
+    def cssc_delivery_channels(self) -> Iterable[ChannelPlugin]:
+        def make(_: ChannelSettings) -> _Discard:
+            return _Discard()
+
+        return [ChannelPlugin(DISCARD, make, "sends nothing (benchmark)")]
 
 
 def _peak_mib() -> float:
@@ -219,17 +262,25 @@ async def _story(
     return plan, acknowledging
 
 
-def cascade(database: Path, url: str, stats_port: int) -> dict[str, Any]:
-    """Phase ``cascade`` (in its own process): the whole story, then the raw aiohttp reference."""
+def cascade(database: Path, url: str, stats_port: int, discard: bool = False) -> dict[str, Any]:
+    """Phase ``cascade`` (in its own process): the whole story, then the raw aiohttp reference.
+
+    With ``discard``, every copy goes to a sender that sends nothing (:class:`_Discard`): the run
+    checks that nothing reached the sink, and measures the engine and the store alone.
+    """
     os.environ.setdefault(SECRET_ENV, "bench-national-secret")
     message = message_from_document(MESSAGE)
     policy = parse_policy_toml(POLICY)
     clock = FakeClock(T0)
     store = SqliteStore(database)
     phases = _Phases()
+    host = PluginHost.load()
+    if discard:
+        host.register(_DiscardPlugin(), name=DISCARD)
     engine = CascadeEngine(
         store,
-        channels=channels_from_document(CHANNELS),
+        channels=channels_from_document(DISCARD_CHANNELS if discard else CHANNELS, host=host),
+        host=host,
         clock=clock,
         rng=random.Random(1),
         progress=phases,
@@ -249,7 +300,13 @@ def cascade(database: Path, url: str, stats_port: int) -> dict[str, Any]:
     unsent = {s: n for s, n in by_status.items() if s not in ("delivered", "cancelled")}
     if unsent:
         raise AssertionError(f"deliveries left undelivered: {unsent}")
-    checked = check("national cascade", stats(stats_port, reset=True), delivered)
+    if discard:
+        counts = stats(stats_port, reset=True)
+        if counts["total"]:
+            raise AssertionError(f"a channel that sends nothing: the sink counted {counts}")
+        checked = "nothing reached the sink"
+    else:
+        checked = check("national cascade", stats(stats_port, reset=True), delivered)
     kinds = {kind.value: sum(1 for d in deliveries if d.kind is kind) for kind in DeliveryKind}
 
     start = time.perf_counter()
@@ -307,6 +364,10 @@ def measure(organisations: int, repeat: int = 1) -> dict[str, Any]:
             database = Path(folder, f"cascade-{attempt}.db")
             shutil.copyfile(imported_file, database)  # the import closed its store: no WAL is left
             runs.append(_child("cascade", str(database), url, str(stats_port)))
+        # Once more with a sender that sends nothing: what the engine and the store take alone.
+        database = Path(folder, "cascade-discard.db")
+        shutil.copyfile(imported_file, database)
+        discarded = _child("cascade", str(database), url, str(stats_port), "discard")
     figures = [_run_figures(run) for run in runs]
     # Of an even number of runs, the higher of the two middle ones: the report never flatters.
     median = sorted(range(len(runs)), key=lambda index: figures[index]["ratio"])[len(runs) // 2]
@@ -317,6 +378,7 @@ def measure(organisations: int, repeat: int = 1) -> dict[str, Any]:
         **runs[median],
         "peak_mib": max(run["peak_mib"] for run in runs),
         "runs": figures,
+        "discard": {**_run_figures(discarded), "checked": discarded["checked"]},
     }
 
 
@@ -342,7 +404,9 @@ def _report(size: dict[str, Any]) -> str:
         f"peak {size['peak_mib']:.0f} MiB\n"
         f"    {'(route alone, cold)':<28} {size['route']:8.2f} s\n"
         f"    {'raw aiohttp, same POSTs':<28} {size['raw']:8.2f} s"
-        f"{_spread(size['runs'])}"
+        f"{_spread(size['runs'])}\n"
+        f"    {'sending nothing':<28} {size['discard']['total']:8.2f} s   "
+        f"raw aiohttp {size['discard']['raw']:.2f} s in that run: the engine and the store alone"
     )
 
 
@@ -408,6 +472,18 @@ def run(quick: bool = False, repeat: int = 1) -> list[Result]:
                 data={key: value for key, value in size.items() if key != "checked"},
             )
         )
+    for size in sizes:
+        discard = size["discard"]
+        results.append(
+            Result(
+                name=f"national cascade, {size['organisations']:,} organisations, sending nothing",
+                seconds=discard["total"],
+                reference=f"raw aiohttp, {size['delivered']:,} POSTs",
+                reference_seconds=discard["raw"],
+                detail=f"the engine and the store alone: a channel that answers every copy delivered "
+                f"and sends nothing; {discard['checked']}",
+            )
+        )
     for smaller, larger in itertools.pairwise(sizes):
         results.extend(_growth(smaller, larger))
     return results
@@ -417,7 +493,8 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["import"]:
         print(json.dumps(import_network(Path(sys.argv[2]), Path(sys.argv[3]))))
     elif sys.argv[1:2] == ["cascade"]:
-        print(json.dumps(cascade(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))
+        discarding = sys.argv[5:6] == ["discard"]
+        print(json.dumps(cascade(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), discarding)))
     else:
         from benchmarks.__main__ import main
 

@@ -67,6 +67,15 @@ def test_the_harness_runs_every_benchmark_quickly(tmp_path: Path) -> None:
     steady = growth["growth 100 -> 1,000 organisations, drift taken out"]
     assert abs(steady["ratio"] - large["total"] / (small["total"] * 10 * drift)) < 1e-3
     assert done.stdout.count("arrived once each") >= 4
+    # Each size runs once more with a channel that sends nothing (the engine and the store alone),
+    # checked at the sink to have sent nothing at all, and beside a reference of its own.
+    alone = [r for r in national if r["name"].endswith("organisations, sending nothing")]
+    assert [r["name"] for r in alone] == [
+        f"national cascade, {size} organisations, sending nothing" for size in ("100", "1,000")
+    ]
+    assert all("nothing reached the sink" in r["detail"] for r in alone)
+    assert [r["seconds"] for r in alone] == [small["discard"]["total"], large["discard"]["total"]]
+    assert done.stdout.count("the engine and the store alone") == 4  # two report lines, two results
 
 
 def test_the_national_benchmark_reports_the_median_of_repeated_runs(tmp_path: Path) -> None:
