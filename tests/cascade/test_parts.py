@@ -12,18 +12,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cssc_core.cascade import RetryPolicy
-from cssc_core.cascade.context import plan_from_document, plan_to_document, stored_channels
+from cssc_core.cascade.context import plan_from_document, plan_to_document, plan_to_json, stored_channels
 from cssc_core.cascade.status import percentile
 from cssc_core.cascade.work import Work
 from cssc_core.channels import MessageCopy, Recipient, Renderer, read_channel_file
-from cssc_core.domain.marking import ChannelFlags
+from cssc_core.domain.marking import ChannelFlags, Marking
 from cssc_core.domain.message import LanguageBlock, Message
 from cssc_core.domain.models import Contact, Language
 from cssc_core.errors import ValidationError
 from cssc_core.formats.policy import parse_policy_toml
 from cssc_core.plugins.manager import PluginHost
 from cssc_core.plugins.types import Outgoing
+from cssc_core.routing import plan as routing
 from cssc_core.routing.engine import plan_message
+from cssc_core.routing.policy import Via
 from cssc_core.storage.memory import MemoryStore
 from cssc_core.storage.records import Delivery, DeliveryKind, Timer, make_idempotency_key
 from cssc_core.testing import T0
@@ -99,6 +101,36 @@ def test_a_plan_survives_being_stored_with_its_cascade() -> None:
     plan = plan_message(incident_network(), message(), policy)
     assert plan.relays
     assert plan_from_document(json.loads(json.dumps(plan_to_document(plan)))) == plan
+    assert plan_to_json(plan) == json.dumps(plan_to_document(plan), sort_keys=True)
+
+
+_TEXT = st.text(max_size=6)
+# Recipients draw their shared parts from small pools, so that entries alike but for one part meet.
+_PART = st.sampled_from(["webhook", "EAST", 'say "now"', "back\\slash", "é"])
+_NAMES = st.lists(_PART, max_size=2).map(tuple)
+_CELLS = st.lists(st.tuples(_PART, _PART), max_size=2).map(tuple)
+_SECONDS = st.sampled_from([0, 60])
+_RECIPIENTS = st.builds(
+    routing.Recipient, _TEXT, _TEXT, _PART, st.sampled_from(list(Via)), _CELLS, _NAMES, st.booleans(), _NAMES,
+    _SECONDS, _SECONDS,
+)  # fmt: skip
+_RELAYS = st.builds(routing.Relay, _TEXT, _TEXT, _NAMES, st.lists(_NAMES, max_size=2).map(tuple), _SECONDS)
+_PLANS = st.builds(
+    routing.RoutingPlan,
+    _TEXT,
+    st.sampled_from(list(Marking)),
+    st.lists(_RECIPIENTS, max_size=12).map(tuple),
+    st.lists(_RELAYS, max_size=3).map(tuple),
+    st.lists(st.builds(routing.Exclusion, _TEXT, _TEXT, _TEXT), max_size=2).map(tuple),
+    st.lists(st.builds(routing.Gap, _TEXT, _TEXT), max_size=2).map(tuple),
+)
+
+
+@given(_PLANS)
+def test_a_plan_is_stored_as_json_dumps_writes_it(plan: routing.RoutingPlan) -> None:
+    # Recipients share parts, as a national plan's do, and their text has quotes, backslashes and
+    # letters beyond ASCII to escape.
+    assert plan_to_json(plan) == json.dumps(plan_to_document(plan), sort_keys=True)
 
 
 def test_stored_channels_round_trip_and_default_to_file_channels(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cssc_core.storage.records import (
@@ -103,7 +103,17 @@ def test_audit_details_lose_addresses(text: str) -> None:
     assert redact("timeout after 10s") == "timeout after 10s"
 
 
-@given(st.lists(st.text(max_size=12), min_size=4, max_size=4), st.booleans())
+# Any text, and ASCII alone (with its controls, DEL, the quote and the backslash), which takes the
+# fast path for text json.dumps writes as it is.
+_IDENTITY_PART = st.one_of(st.text(max_size=12), st.text(st.characters(max_codepoint=127), max_size=12))
+
+
+@given(st.lists(_IDENTITY_PART, min_size=4, max_size=4), st.booleans())
+@example(["m", "c\\1", "email", ""], False)  # what json.dumps escapes: the backslash,
+@example(['m"1', "c", "email", ""], True)  # the quote,
+@example(["m", "c", "email\x7f", ""], False)  # DEL and the controls,
+@example(["m", "c", "email", "c-\n"], False)
+@example(["m", "c-é", "email", ""], False)  # and, as json.dumps writes ASCII, the rest
 def test_idempotency_keys_hash_the_identity_as_json(parts: list[str], with_cell: bool) -> None:
     message, contact, channel, subject = parts
     cell = ("EAST", channel) if with_cell else None

@@ -46,6 +46,7 @@ __all__ = [
     "parse_cell",
     "plan_from_document",
     "plan_to_document",
+    "plan_to_json",
     "send_channels",
     "stored_channels",
 ]
@@ -106,6 +107,62 @@ def plan_to_document(plan: RoutingPlan) -> dict[str, Any]:
     for entry, relay in zip(document["relays"], plan.relays, strict=True):
         entry["isl_channels"] = [list(channels) for channels in relay.isl_channels]
     return document
+
+
+def plan_to_json(plan: RoutingPlan) -> str:
+    """``json.dumps(plan_to_document(plan), sort_keys=True)``: the same text, made faster.
+
+    A national plan has a hundred thousand recipients, and most of what each entry holds (channels,
+    timings, cells, routes) is shared with thousands of others: each distinct part before the
+    contact and after the organisation is encoded once, and an entry costs the encoding of its two
+    ids. (Parts are told apart as Python compares them; a plan's flags and timings are the bools
+    and ints its fields are typed as, which encode alike when they are equal.)
+    """
+    heads: dict[tuple[Any, ...], str] = {}
+    tails: dict[tuple[Any, ...], str] = {}
+    entries = []
+    for r in plan.recipients:
+        # An entry's keys in sorted order: ack, ack_timeout_s, channels (its head); contact,
+        # organisation; region, relay, relay_deadline_s, routes, via (its tail).
+        before = (r.ack, r.ack_timeout_s, r.channels)
+        head = heads.get(before)
+        if head is None:
+            head = heads[before] = _json_fields(
+                "{", ack=r.ack, ack_timeout_s=r.ack_timeout_s, channels=list(r.channels), contact=None
+            )
+        after = (r.region, r.relay, r.relay_deadline_s, r.routes, r.via)
+        tail = tails.get(after)
+        if tail is None:
+            tail = tails[after] = (
+                _json_fields(
+                    ", ",
+                    region=r.region,
+                    relay=[list(cell) for cell in r.relay],
+                    relay_deadline_s=r.relay_deadline_s,
+                    routes=list(r.routes),
+                    via=str(r.via),
+                )
+                + "}"
+            )
+        ids = _encode_string(r.contact) + ', "organisation": ' + _encode_string(r.organisation)
+        entries.append(head + ids + tail)
+    values = {
+        key: json.dumps(value, sort_keys=True)
+        for key, value in plan_to_document(attrs.evolve(plan, recipients=())).items()
+        if key != "recipients"
+    }
+    values["recipients"] = f"[{', '.join(entries)}]"
+    return "{" + ", ".join(f"{_encode_string(key)}: {values[key]}" for key in sorted(values)) + "}"
+
+
+def _json_fields(before: str, **fields: Any) -> str:
+    """``fields`` as json.dumps writes them in an object, after ``before``; a None value leaves its
+    key waiting for a value written apart."""
+    written = (_encode_string(key) + ": " + ("" if v is None else json.dumps(v)) for key, v in fields.items())
+    return before + ", ".join(written)
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # json.dumps's own
 
 
 def plan_from_document(document: Mapping[str, Any]) -> RoutingPlan:

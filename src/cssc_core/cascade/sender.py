@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from cssc_core.cascade import timers
-from cssc_core.cascade.context import EXPIRY, CascadeContext, plan_to_document
+from cssc_core.cascade.context import EXPIRY, CascadeContext, plan_to_json
 from cssc_core.cascade.work import Work
 from cssc_core.channels.config import ChannelFile
 from cssc_core.domain.message import Message, MessageType
@@ -149,7 +149,7 @@ def persist_cascade(
         message=message.id,
         started_at=work.at,
         channels=json.dumps(ctx.channels.to_document(), sort_keys=True),
-        plan=json.dumps(plan_to_document(ctx.plan), sort_keys=True),
+        plan=plan_to_json(ctx.plan),
     )
     store.start_cascade(cascade, record, deliveries)
     work.created(deliveries)

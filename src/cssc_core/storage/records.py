@@ -173,17 +173,16 @@ def make_idempotency_key(
     a copy it has already accepted.
     """
     identity = [message, contact, channel, str(kind), "/".join(cell) if cell else "", subject_contact or ""]
-    if all(map(_PLAIN.fullmatch, identity)):
-        # What json.dumps writes for plain text, without its machinery: keys are made for every
-        # delivery of a national cascade, and the bytes hashed must never change.
+    joined = "".join(identity)
+    # Printable ASCII other than the quote and the backslash is what json.dumps writes as it is:
+    # for such text the list is written without its machinery (keys are made for every delivery
+    # of a national cascade, and the bytes hashed must never change). String methods rather than a
+    # pattern per field: a fifth of the time.
+    if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
         text = '["' + '", "'.join(identity) + '"]'
     else:
         text = json.dumps(identity)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-_PLAIN = re.compile(r"[ !#-\[\]-~]*")
-"""Printable ASCII other than the quote and the backslash: text that ``json.dumps`` writes as it is."""
 
 
 @attrs.frozen
