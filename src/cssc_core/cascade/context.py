@@ -115,8 +115,9 @@ def plan_to_json(plan: RoutingPlan) -> str:
     A national plan has a hundred thousand recipients, and most of what each entry holds (channels,
     timings, cells, routes) is shared with thousands of others: each distinct part before the
     contact and after the organisation is encoded once, and an entry costs the encoding of its two
-    ids. (Parts are told apart as Python compares them; a plan's flags and timings are the bools
-    and ints its fields are typed as, which encode alike when they are equal.)
+    ids. Parts are cached by value, on the ground that equal values encode alike: true of the
+    strings, bools and ints a plan's fields are typed as (not of ``1`` and ``True``, or ``60`` and
+    ``60.0``, which no plan mixes).
     """
     heads: dict[tuple[Any, ...], str] = {}
     tails: dict[tuple[Any, ...], str] = {}
