@@ -128,9 +128,8 @@ def plan_to_json(plan: RoutingPlan) -> str:
         before = (r.ack, r.ack_timeout_s, r.channels)
         head = heads.get(before)
         if head is None:
-            head = heads[before] = _json_fields(
-                "{", ack=r.ack, ack_timeout_s=r.ack_timeout_s, channels=list(r.channels), contact=None
-            )
+            fields = _json_fields("{", ack=r.ack, ack_timeout_s=r.ack_timeout_s, channels=list(r.channels))
+            head = heads[before] = fields + ', "contact": '
         after = (r.region, r.relay, r.relay_deadline_s, r.routes, r.via)
         tail = tails.get(after)
         if tail is None:
@@ -157,10 +156,8 @@ def plan_to_json(plan: RoutingPlan) -> str:
 
 
 def _json_fields(before: str, **fields: Any) -> str:
-    """``fields`` as json.dumps writes them in an object, after ``before``; a None value leaves its
-    key waiting for a value written apart."""
-    written = (_encode_string(key) + ": " + ("" if v is None else json.dumps(v)) for key, v in fields.items())
-    return before + ", ".join(written)
+    """``fields`` as json.dumps writes them in an object, after ``before``."""
+    return before + ", ".join(f"{_encode_string(key)}: {json.dumps(value)}" for key, value in fields.items())
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # json.dumps's own
