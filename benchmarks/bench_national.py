@@ -353,11 +353,7 @@ def _child(*arguments: str) -> dict[str, Any]:
 def measure(organisations: int, repeat: int = 1) -> dict[str, Any]:
     """Both processes of one size, against one sink: the network imported once, then the cascade
     ``repeat`` times, each on a fresh copy of the imported file, each followed by its reference.
-
-    The figures reported are those of the run whose ratio is the median (the machine's speed drifts
-    between runs, and the ratio with it), with the highest peak memory of any run; every run's
-    figures are kept under ``runs``. Then the cascade runs once more sending nothing (its figures
-    under ``discard``).
+    Then the cascade runs once more sending nothing. The figures are put together by :func:`summary`.
     """
     with tempfile.TemporaryDirectory(prefix="cssc-national-") as folder, sink("http") as (port, stats_port):
         url = f"http://{HOST}:{port}/hook"
@@ -373,13 +369,20 @@ def measure(organisations: int, repeat: int = 1) -> dict[str, Any]:
         runs = [on_a_copy(str(attempt)) for attempt in range(repeat)]
         # Once more with a sender that sends nothing: what the engine and the store take alone.
         discarded = on_a_copy("discard", "discard")
+    return summary(
+        {"organisations": organisations, "contacts": contacts, "import": imported}, runs, discarded
+    )
+
+
+def summary(size: dict[str, Any], runs: list[dict[str, Any]], discarded: dict[str, Any]) -> dict[str, Any]:
+    """One size's figures: those of the run whose ratio is the median (the machine's speed drifts
+    between runs, and the ratio with it), with the highest peak memory of any run; every run's
+    figures under ``runs``, and those of the run that sent nothing under ``discard``."""
     figures = [_run_figures(run) for run in runs]
     # Of an even number of runs, the higher of the two middle ones: the report never flatters.
     median = sorted(range(len(runs)), key=lambda index: figures[index]["ratio"])[len(runs) // 2]
     return {
-        "organisations": organisations,
-        "contacts": contacts,
-        "import": imported,
+        **size,
         **runs[median],
         "peak_mib": max(run["peak_mib"] for run in runs),
         "runs": figures,

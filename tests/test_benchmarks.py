@@ -117,3 +117,23 @@ def test_the_crash_point_runner_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr
     assert "crash points tried                            3" in done.stdout
     assert "deliveries lost (must be 0)                   0" in done.stdout
+
+
+def test_a_size_reports_its_median_run_with_the_highest_peak_of_any_run() -> None:
+    from benchmarks.bench_national import summary
+
+    def run(total: float, peak: float) -> dict[str, object]:
+        phases = {"send: route and persist": total}
+        return {"phases": phases, "total": total, "cpu": total, "raw": 1.0, "peak_mib": peak, "checked": "ok"}
+
+    # The median run (ratio 2.0) has neither the highest nor the lowest peak.
+    runs = [run(3.0, 40.0), run(2.0, 50.0), run(1.0, 60.0)]
+    size = summary({"organisations": 10}, runs, run(0.5, 30.0))
+    assert size["total"] == 2.0
+    assert size["peak_mib"] == 60.0
+    assert [figures["ratio"] for figures in size["runs"]] == [3.0, 2.0, 1.0]
+    assert size["discard"]["total"] == 0.5
+    assert size["discard"]["checked"] == "ok"
+    # Of an even number of runs, the higher of the two middle ones.
+    even = [run(1.0, 1.0), run(4.0, 1.0), run(2.0, 1.0), run(3.0, 1.0)]
+    assert summary({}, even, run(0.5, 1.0))["total"] == 3.0
