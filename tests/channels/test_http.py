@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import example, given
@@ -24,6 +25,7 @@ from cssc_core.channels.http import (
     Response,
     ResponseTooLargeError,
     _check_header,
+    _request_line,
     _target,
 )
 from cssc_core.channels.http_parser import HttpError, ResponseParser
@@ -584,6 +586,17 @@ def test_a_urls_request_line_and_origin_are_those_of_the_full_reading(
         assert _reading(http._target, url) == _reading(lambda u: _target(u, "cssc-core"), url)
 
 
+@given(
+    st.text(st.characters(codec="utf-8"), max_size=12) | st.text("/%:@!$&'()*+,;=._~-aZ9 ?#é", max_size=12)
+)
+@example("/hook/c-000001")
+@example("/a b")
+@example("")
+def test_a_path_is_quoted_as_quote_quotes_it(path: str) -> None:
+    quoted = quote(path or "/", safe="/%:@!$&'()*+,;=-._~")
+    assert _request_line(path, "") == f"POST {quoted} HTTP/1.1\r\n"
+
+
 def _reference_request(url: str, body: bytes, headers: dict[str, str], content_type: str) -> bytes:
     """The request as the client wrote it with a check per field (before they were checked at once)."""
     parts = [
@@ -719,6 +732,28 @@ def test_post_each_moves_between_origins_and_off_connections_the_server_closed()
     assert len(a.requests) == 4
     assert len(b.requests) == 4
     assert a.most_open == b.most_open == 1
+
+
+def test_post_each_sends_nothing_more_on_a_connection_whose_answer_said_close() -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        # The second answer on each connection says close, and the server reads on: a request
+        # written after it would be served, and counted, as a third on the same connection.
+        writer.write(reply(headers="Connection: close\r\n" if request.index == 1 else ""))
+
+    async def run() -> tuple[Server, list[Response | Exception]]:
+        async with serve(answer) as server:
+            http = client(limit=1)
+            try:
+                outcomes = await http.post_each([(server.url(), str(n).encode(), None) for n in range(6)])
+            finally:
+                await http.aclose()
+            return server, outcomes
+
+    server, outcomes = asyncio.run(run())
+    assert all(isinstance(o, Response) and o.status == 204 for o in outcomes), outcomes
+    assert [(r.connection, r.index, r.body) for r in server.requests] == [
+        (n // 2, n % 2, str(n).encode()) for n in range(6)
+    ]
 
 
 def test_post_each_retries_a_request_lost_on_a_carried_connection_once() -> None:

@@ -11,8 +11,9 @@ What it does:
 
 - keeps a pool of keep-alive connections per origin (scheme, host, port), at most ``limit`` in
   all; requests wait for a connection in the order they came;
-- posts a batch (:meth:`HttpClient.post_each`) on at most ``limit`` tasks, each sending its next
-  request on the connection it has as soon as its last is answered;
+- posts a batch (:meth:`HttpClient.post_each`) on at most ``limit`` tasks, each carrying requests
+  one after another on the connection it has, the next written from the callback that read the
+  answer to the last;
 - ``https`` with certificate and host name checked (``ssl.create_default_context()`` unless a
   context is given), and ``http``: which of the two a channel allows is the channel's decision;
 - resolves a name itself, has the SSRF guard (:class:`~cssc_core.channels.ssrf.GuardedSocketFactory`)
@@ -31,7 +32,8 @@ import re
 import socket
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
@@ -81,6 +83,8 @@ _RESERVED = frozenset(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/?%:@!$&()*+,;=-._~"
+# A path of only the characters quote() leaves as they are (letters, digits, "_.-~" and _PATH_SAFE).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/%:@!$&'()*+,;=._~-]*")
 _KEPT = 4096  # targets kept by URL, and origins by scheme and authority
 
 
@@ -118,7 +122,9 @@ def _target(url: str, user_agent: str) -> _Target:
 
 
 def _request_line(path: str, query: str) -> str:
-    path = quote(path or "/", safe=_PATH_SAFE)
+    path = path or "/"
+    if not _PLAIN_PATH.fullmatch(path):  # a path per contact is plain, and a match costs a quarter
+        path = quote(path, safe=_PATH_SAFE)
     if query:
         path = f"{path}?{quote(query, safe=_QUERY_SAFE)}"
     return f"POST {path} HTTP/1.1\r\n"
@@ -145,9 +151,9 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[None] = self._loop.create_future()
-        self._waiter: asyncio.Future[Response] | None = None
+        self._answer: Callable[[Response | BaseException], None] | None = None
         self._parser: ResponseParser | None = None
-        self._deadline = 0.0  # of the request under way
+        self.deadline = 0.0  # of the request under way
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
 
@@ -156,12 +162,19 @@ class _Connection(asyncio.Protocol):
 
     def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
         """Sends a request; the future gets its response (or the error that ended the exchange)."""
+        waiter: asyncio.Future[Response] = self._loop.create_future()
+        self.send(data, deadline, partial(_settle, waiter))
+        return waiter
+
+    def send(self, data: bytes, deadline: float, answer: Callable[[Response | BaseException], None]) -> None:
+        """Sends a request; ``answer`` is called with its response, or the error that ended the
+        exchange, from the callback that read it (and may send the next request at once)."""
         assert self.transport is not None
         self.requests += 1
         self.reusable = False
-        self._waiter = waiter = self._loop.create_future()
+        self._answer = answer
         self._parser = ResponseParser(self.client.head_limit, self.client.body_limit)
-        self._deadline = deadline
+        self.deadline = deadline
         # One timer a connection, not one a request (each armed, then cancelled, in the loop's heap):
         # a response in time leaves it armed, and when it fires before the deadline of the request
         # then under way, it is armed again for that deadline (see _check_deadline).
@@ -171,11 +184,10 @@ class _Connection(asyncio.Protocol):
             self._timer_at = deadline
             self._timer = self._loop.call_at(deadline, self._check_deadline)
         self.transport.write(data)
-        return waiter
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
-        if parser is None or self._waiter is None:
+        if parser is None or self._answer is None:
             self.abort()  # bytes nobody asked for: the connection can no longer be trusted
             return
         try:
@@ -201,7 +213,7 @@ class _Connection(asyncio.Protocol):
             self.closed.set_result(None)
         if self.idle:
             self.client._lost_idle(self)
-        elif self._waiter is not None:
+        elif self._answer is not None:
             parser = self._parser
             assert parser is not None
             if exc is None and parser.feed_eof() and parser.response is not None:
@@ -216,24 +228,22 @@ class _Connection(asyncio.Protocol):
 
     def _check_deadline(self) -> None:
         self._timer = None
-        if self._waiter is None:
+        if self._answer is None:
             return  # idle: the next request arms it again
-        if self._deadline > self._timer_at:
-            self._timer_at = self._deadline
-            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+        if self.deadline > self._timer_at:
+            self._timer_at = self.deadline
+            self._timer = self._loop.call_at(self.deadline, self._check_deadline)
             return
         self._finish(TimeoutError("the request timed out"))
         self.abort()
 
     def _finish(self, outcome: Response | BaseException) -> None:
-        waiter, self._waiter, self._parser = self._waiter, None, None
-        if waiter is None or waiter.done():
+        answer, self._answer, self._parser = self._answer, None, None
+        if answer is None:
             return
         if isinstance(outcome, BaseException):
             self.reusable = False
-            waiter.set_exception(outcome)
-        else:
-            waiter.set_result(outcome)
+        answer(outcome)
 
     @property
     def closing(self) -> bool:
@@ -245,6 +255,81 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         if self.transport is not None:
             self.transport.abort()
+
+
+def _settle(waiter: asyncio.Future[Response], outcome: Response | BaseException) -> None:
+    """Gives a request's future its outcome, unless it was cancelled."""
+    if waiter.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)
+
+
+_Request = tuple[int, Origin, bytes]  # a request of a post_each call: its place, origin and bytes
+
+
+class _Run:
+    """Requests carried one after another on one connection, each written from the callback that
+    read the answer to the one before (see :meth:`HttpClient.post_each`).
+
+    The run ends at the first request that goes to another origin, or when the connection may not
+    carry another, or the client closed (:attr:`next` is then the first request not sent, None
+    after the last), or when a request fails: its future then gets the request and its error,
+    for the caller to handle as any other request's (a connection dropped under a request is the
+    keep-alive race, and the request may be sent again).
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        connection: _Connection,
+        pending: Iterator[_Request],
+        outcomes: list[Response | Exception | None],
+    ) -> None:
+        self.next: _Request | None = None
+        self._client = client
+        self._connection = connection
+        self._pending = pending
+        self._outcomes = outcomes
+        self._loop = asyncio.get_running_loop()
+        self._ended: asyncio.Future[tuple[_Request, Exception] | None] = self._loop.create_future()
+        self._current: _Request | None = None
+
+    def start(self, request: _Request) -> asyncio.Future[tuple[_Request, Exception] | None]:
+        """Sends ``request``; the future gets None when the run ended well, or the request that
+        failed and its error."""
+        self._send(request)
+        return self._ended
+
+    def _send(self, request: _Request) -> None:
+        self._current = request
+        self._connection.send(request[2], self._loop.time() + self._client.timeout_s, self._answer)
+
+    def _answer(self, outcome: Response | BaseException) -> None:
+        request = self._current
+        assert request is not None
+        if self._ended.done():
+            return  # cancelled: the caller drops the connection
+        if isinstance(outcome, BaseException):
+            assert isinstance(outcome, Exception)
+            self._ended.set_result((request, outcome))
+            return
+        self._outcomes[request[0]] = outcome
+        connection = self._connection
+        following = next(self._pending, None)
+        if (
+            following is not None
+            and following[1] == connection.origin
+            and connection.reusable
+            and not connection.closing
+            and not self._client._closed
+        ):
+            self._send(following)
+            return
+        self.next = following
+        self._ended.set_result(None)
 
 
 class HttpClient:
@@ -333,32 +418,37 @@ class HttpClient:
         """POSTs each ``(url, body, headers)``; for each, the response or the error :meth:`post`
         would have raised, in the order of ``requests``.
 
-        At most ``limit`` at once, each on a task of its own that takes the next request when its
-        last is answered, and sends it at once on the same connection when it goes to the same
-        origin, rather than giving the connection back and waiting for one in turn: the requests
-        of one call go out one after another on each connection, as if queued together, with no
-        task, no wait and no hand-over a request (which cost more than the request itself).
+        At most ``limit`` at once, each on a task of its own that takes a connection and carries
+        on it, one after another, the requests that go to its origin: each is written from the
+        callback that read the answer to the last (a :class:`_Run`), with no future, no task
+        switch and no hand-over a request (which cost more than the request itself). The task
+        wakes only when its run ends: at a request to another origin, a connection that may not
+        carry another, an error, or the end of the requests.
         """
         if self._closed:
             raise RuntimeError("the HTTP client is closed")
         outcomes: list[Response | Exception | None] = [None] * len(requests)
-        pending = iter(range(len(requests)))
+        pending = self._prepared(requests, content_type, outcomes)
 
         async def carry() -> None:
             held: _Connection | None = None
+            request = next(pending, None)
             try:
-                for index in pending:
-                    url, body, headers = requests[index]
-                    try:
-                        origin, data = self._request(url, body, headers, content_type)
-                        if held is not None and (held.origin != origin or held.closing):
-                            self._give_back(held)
-                            held = None
-                        # The exchange has the connection now: on an error it drops it and its slot.
-                        connection, held = held, None
-                        outcomes[index], held = await self._exchange(origin, data, connection)
-                    except Exception as error:
-                        outcomes[index] = error
+                while request is not None:
+                    index, origin, data = request
+                    if held is not None and (held.origin != origin or held.closing):
+                        self._give_back(held)
+                        held = None
+                    if held is None:
+                        try:
+                            outcomes[index], held = await self._exchange(origin, data)
+                        except Exception as error:
+                            outcomes[index] = error
+                        request = next(pending, None)
+                        continue
+                    # The run has the connection now: when it fails, it drops it and its slot.
+                    connection, held = held, None
+                    request, held = await self._carry(connection, request, pending, outcomes)
             finally:
                 if held is not None:
                     self._give_back(held)
@@ -369,6 +459,52 @@ class HttpClient:
         elif workers > 1:
             await asyncio.gather(*(carry() for _ in range(workers)))
         return cast(list[Response | Exception], outcomes)
+
+    def _prepared(
+        self,
+        requests: Sequence[tuple[str, bytes, Mapping[str, str] | None]],
+        content_type: str,
+        outcomes: list[Response | Exception | None],
+    ) -> Iterator[_Request]:
+        """Each request that can be sent, with its place, origin and bytes; a request that cannot
+        has its error put in ``outcomes`` and is passed over."""
+        for index, (url, body, headers) in enumerate(requests):
+            try:
+                origin, data = self._request(url, body, headers, content_type)
+            except Exception as error:
+                outcomes[index] = error
+                continue
+            yield index, origin, data
+
+    async def _carry(
+        self,
+        connection: _Connection,
+        request: _Request,
+        pending: Iterator[_Request],
+        outcomes: list[Response | Exception | None],
+    ) -> tuple[_Request | None, _Connection | None]:
+        """Sends ``request`` and those after it that go to the same origin on ``connection``, a
+        connection to that origin the caller had; the first request not sent (None after the
+        last), and the connection when it may carry another (the caller then has it again)."""
+        run = _Run(self, connection, pending, outcomes)
+        try:
+            failure = await run.start(request)
+        except BaseException:
+            connection.abort()
+            self._free_slot()
+            raise
+        if failure is None:
+            if connection.reusable and not self._closed:
+                return run.next, connection
+            connection.abort()
+            self._free_slot()
+            return run.next, None
+        (index, origin, data), error = failure
+        try:
+            outcomes[index], held = await self._exchange(origin, data, connection, error)
+        except Exception as raised:
+            outcomes[index], held = raised, None
+        return next(pending, None), held
 
     def _request(
         self, url: str, body: bytes, headers: Mapping[str, str] | None, content_type: str
@@ -432,11 +568,17 @@ class HttpClient:
                 raise InvalidRequestError(f"the {name} header holds CR, LF or NUL")
 
     async def _exchange(
-        self, origin: Origin, data: bytes, held: _Connection | None = None
+        self,
+        origin: Origin,
+        data: bytes,
+        held: _Connection | None = None,
+        failed: Exception | None = None,
     ) -> tuple[Response, _Connection | None]:
         """Sends a request on ``held`` (a connection to ``origin`` its caller has), or on one from
         the pool; the response, and the connection when it may carry another request (the caller
-        then has it, and gives it back with :meth:`_give_back`)."""
+        then has it, and gives it back with :meth:`_give_back`). With ``failed``, the request went
+        out on ``held`` already (in a :class:`_Run`) and failed so: it is sent again if it may be,
+        as if it had failed here."""
         if held is not None:
             connection: _Connection | None = held
         elif self._closed:  # while post_each was under way: as for the requests waiting then
@@ -449,6 +591,9 @@ class HttpClient:
             if connection is None:
                 connection = await self._connect(origin, deadline)
             try:
+                if failed is not None:
+                    deadline = connection.deadline
+                    raise failed
                 response = await connection.request(data, deadline)
             except ConnectionDroppedError as error:
                 # The keep-alive race: a server may close an idle connection just as a request is
