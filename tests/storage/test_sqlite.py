@@ -18,6 +18,8 @@ import pytest
 
 from cssc_core.errors import StorageError, ValidationError
 from cssc_core.plugins import PluginHost
+from cssc_core.storage import _sqlite_rows as rows
+from cssc_core.storage import _sqlite_schema as schema
 from cssc_core.storage.records import CascadeRecord, Delivery, DeliveryStatus, DeliveryUpdate, StatusChange
 from cssc_core.storage.sqlite import SCHEMA_VERSION, SqliteStore, sqlite_url
 from cssc_core.testing import T0, sample_cascade, sample_delivery, sample_message, sample_network
@@ -122,11 +124,9 @@ def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pyte
     store = SqliteStore(path)
     store.replace_network(sample_network())
     store.close()
-    import cssc_core.storage.sqlite as module
-
     upgrade = (SCHEMA_VERSION + 1, "delivery tags", ("ALTER TABLE deliveries ADD COLUMN tag TEXT",))
-    monkeypatch.setattr(module, "_MIGRATIONS", (*module._MIGRATIONS, upgrade))
-    monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, upgrade))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     for _ in range(2):
         upgraded = SqliteStore(path)
         assert upgraded.schema_versions() == [*range(1, SCHEMA_VERSION + 1), SCHEMA_VERSION + 1]
@@ -139,21 +139,17 @@ def test_a_new_migration_upgrades_an_old_file_once(path: Path, monkeypatch: pyte
 @contextlib.contextmanager
 def _as_of_schema(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[pytest.MonkeyPatch]:
     """Inside the block, stores open files as an older cssc_core did: migrations up to ``version``."""
-    import cssc_core.storage.sqlite as module
-
     with monkeypatch.context() as patch:
-        patch.setattr(module, "_MIGRATIONS", module._MIGRATIONS[:version])
-        patch.setattr(module, "SCHEMA_VERSION", version)
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:version])
+        patch.setattr(schema, "SCHEMA_VERSION", version)
         yield patch
 
 
 def _insert_cascade_with_plan(store: SqliteStore, cascade: CascadeRecord) -> None:
     """A cascade as schemas before 7 wrote it: its plan in the row."""
-    import cssc_core.storage.sqlite as module
-
     store.connection.execute(
         "INSERT INTO cascades VALUES (?, ?, ?, ?, NULL)",
-        (cascade.message, module._us(cascade.started_at), cascade.channels, cascade.plan),
+        (cascade.message, rows.micros_of(cascade.started_at), cascade.channels, cascade.plan),
     )
 
 
@@ -162,17 +158,15 @@ def _store_of_schema(
 ) -> None:
     """A file as an older cssc_core left it: migrations up to ``version``, then the deliveries
     written with the columns that schema had."""
-    import cssc_core.storage.sqlite as module
-
     with _as_of_schema(monkeypatch, version) as patch:
         # Today's columns, written below as that schema had them.
         patch.setattr(SqliteStore, "_insert_deliveries", lambda self, deliveries: None)
         patch.setattr(SqliteStore, "_insert_cascade", _insert_cascade_with_plan)
         old = SqliteStore(path)
         old.start_cascade(sample_cascade(), sample_message(), [])
-        row = functools.partial(module._delivery_row, lines=module._HistoryLines())
+        row = functools.partial(rows.delivery_row, lines=rows.HistoryLines())
         old.connection.executemany(
-            f"INSERT INTO deliveries ({module._DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
+            f"INSERT INTO deliveries ({schema.DELIVERY_COLUMNS}, due_at) VALUES ({', '.join('?' * 18)})",
             (row(delivery)[:18] for delivery in deliveries),
         )
         old.close()

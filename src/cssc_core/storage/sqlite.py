@@ -3,6 +3,8 @@
 - WAL journal, ``synchronous=FULL`` unless the URL asks for ``NORMAL`` (a power cut then may lose
   the last commits, never corrupt the file), ``secure_delete`` on so that erased data is overwritten.
 - The schema is versioned: ``schema_migrations`` lists the migrations applied, each in a transaction.
+  The migrations and the outbox's statements are in ``_sqlite_schema``, the rows and the records
+  they hold, both ways, in ``_sqlite_rows``.
 - The outbox hot path writes batches with ``executemany`` in one transaction; a status write carries
   its own guard (lease holder, lease time, not final) in its ``WHERE`` clause, so that a batch in which
   every write is accepted costs one statement. Claims use a partial index on the due time, and the
@@ -23,12 +25,11 @@ import functools
 import json
 import sqlite3
 import threading
-import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from cssc_core.domain.models import Contact, Organisation
@@ -36,7 +37,35 @@ from cssc_core.domain.network import Network
 from cssc_core.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from cssc_core.plugins.markers import hookimpl
 from cssc_core.plugins.types import StorageBackend
+from cssc_core.storage import _sqlite_schema as schema
 from cssc_core.storage import rules
+from cssc_core.storage._sqlite_rows import (
+    HistoryLines,
+    audit_from_row,
+    cascade_from_row,
+    cell_text,
+    delivery_from_row,
+    delivery_ref,
+    delivery_row,
+    history_line,
+    instant_of,
+    message_from_row,
+    micros_of,
+    opt_instant_of,
+    opt_micros_of,
+    stored_plan,
+    timer_from_row,
+)
+from cssc_core.storage._sqlite_schema import (
+    CASCADE_SELECT,
+    CLAIM_SQL,
+    DELIVERY_COLUMNS,
+    REF_COLUMNS,
+    RESULT_SQL,
+    SCHEMA_VERSION,
+    UPDATE_OPEN_SQL,
+    UPDATE_SQL,
+)
 from cssc_core.storage.network_rows import (
     contact_document,
     network_from_rows,
@@ -45,27 +74,21 @@ from cssc_core.storage.network_rows import (
     sequence_document,
 )
 from cssc_core.storage.records import (
-    EPOCH,
     FINAL_STATUSES,
     Acknowledgement,
     AuditEntry,
     CascadeRecord,
     Delivery,
-    DeliveryKind,
     DeliveryRef,
     DeliveryStatus,
     DeliveryUpdate,
     MessageRecord,
     Refusal,
-    StatusChange,
     Timer,
     WriteOutcome,
 )
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore", "cssc_storage_backends", "sqlite_url"]
-
-# The open statuses (records.OPEN_STATUSES), written out for the guards of status writes.
-_OPEN = "('held', 'created', 'sending', 'temporary-failure')"
 
 # A setting stored with each erasure and cleared once the WAL has been checkpointed and truncated.
 _SCRUB_PENDING = "storage.wal-scrub-pending"
@@ -73,209 +96,6 @@ _NETWORK_REVISION = "storage.network-revision"
 _CHECKPOINT_PAGES = 10_000
 _CACHE_KIB = 65_536
 _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
-
-_MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
-    (
-        1,
-        "network, messages, cascades, outbox, timers, acknowledgements, audit log, settings",
-        (
-            """CREATE TABLE network (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                regions TEXT NOT NULL,
-                sectors TEXT NOT NULL)""",
-            """CREATE TABLE organisations (
-                id TEXT PRIMARY KEY,
-                position INTEGER NOT NULL,
-                document TEXT NOT NULL)""",
-            """CREATE TABLE contacts (
-                id TEXT PRIMARY KEY,
-                organisation TEXT NOT NULL REFERENCES organisations (id),
-                position INTEGER NOT NULL,
-                document TEXT NOT NULL)""",
-            "CREATE INDEX contacts_by_organisation ON contacts (organisation, position)",
-            """CREATE TABLE roles (
-                position INTEGER PRIMARY KEY,
-                contact TEXT NOT NULL,
-                document TEXT NOT NULL)""",
-            "CREATE INDEX roles_by_contact ON roles (contact)",
-            """CREATE TABLE messages (
-                id TEXT PRIMARY KEY,
-                sent INTEGER NOT NULL,
-                status TEXT NOT NULL,
-                type TEXT NOT NULL,
-                refs TEXT NOT NULL,
-                expires INTEGER,
-                document TEXT NOT NULL)""",
-            """CREATE TABLE cascades (
-                message TEXT PRIMARY KEY REFERENCES messages (id),
-                started_at INTEGER NOT NULL,
-                channels TEXT NOT NULL,
-                plan TEXT NOT NULL,
-                finished_at INTEGER)""",
-            """CREATE TABLE deliveries (
-                id TEXT PRIMARY KEY,
-                message TEXT NOT NULL REFERENCES messages (id),
-                contact TEXT NOT NULL,
-                channel TEXT NOT NULL,
-                address_kind TEXT NOT NULL,
-                idempotency_key TEXT NOT NULL UNIQUE,
-                kind TEXT NOT NULL,
-                cell TEXT,
-                subject_contact TEXT,
-                status TEXT NOT NULL,
-                not_before INTEGER,
-                next_attempt_at INTEGER,
-                attempts INTEGER NOT NULL,
-                lease_owner TEXT,
-                lease_until INTEGER,
-                reason TEXT,
-                history TEXT NOT NULL,
-                due_at INTEGER)""",
-            "CREATE INDEX deliveries_due ON deliveries (due_at, id) WHERE due_at IS NOT NULL",
-            f"CREATE INDEX deliveries_undelivered ON deliveries (message, id) WHERE status IN {_OPEN}",
-            "CREATE INDEX deliveries_by_message ON deliveries (message, id)",
-            """CREATE TABLE timers (
-                id TEXT PRIMARY KEY,
-                message TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                due_at INTEGER NOT NULL,
-                subject TEXT)""",
-            "CREATE INDEX timers_due ON timers (due_at, id)",
-            """CREATE TABLE acknowledgements (
-                message TEXT NOT NULL,
-                contact TEXT NOT NULL,
-                at INTEGER NOT NULL,
-                via TEXT,
-                PRIMARY KEY (message, contact)) WITHOUT ROWID""",
-            """CREATE TABLE audit_log (
-                seq INTEGER PRIMARY KEY,
-                at INTEGER NOT NULL,
-                event TEXT NOT NULL,
-                message TEXT,
-                contact TEXT,
-                delivery TEXT,
-                detail TEXT NOT NULL)""",
-            "CREATE INDEX audit_log_by_message ON audit_log (message, seq)",
-            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-            """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-        ),
-    ),
-    (
-        2,
-        "timers by message, for timers_of",
-        ("CREATE INDEX timers_by_message ON timers (message, due_at, id)",),
-    ),
-    (
-        3,
-        "audit entries by message, event and contact: settled cells, escalations already sent",
-        ("CREATE INDEX audit_log_by_event ON audit_log (message, event, contact)",),
-    ),
-    (
-        4,
-        "delivery indexes in write order, so that a cascade's rows are indexed side by side",
-        # Ids are hashes: indexed by (message, id), a cascade's copies landed at random places in
-        # three indexes, and every batch of status writes dirtied a page per row in each. Keyed by
-        # the rowid (write order) instead, a cell's copies written together stay together.
-        (
-            "DROP INDEX deliveries_due",
-            "DROP INDEX deliveries_undelivered",
-            "DROP INDEX deliveries_by_message",
-            "CREATE INDEX deliveries_due ON deliveries (due_at) WHERE due_at IS NOT NULL",
-            f"CREATE INDEX deliveries_undelivered ON deliveries (message) WHERE status IN {_OPEN}",
-            "CREATE INDEX deliveries_by_message ON deliveries (message)",
-        ),
-    ),
-    (
-        5,
-        "settled_at: the undelivered index keyed on when a delivery settled rather than on its status",
-        # Indexed on the open statuses, every status write (a claim, a release) rewrote the row's
-        # entry in deliveries_undelivered although the row stayed open. SQLite leaves an index alone
-        # when an UPDATE sets none of the columns it reads: settled_at is set only by the writes
-        # that can settle a delivery, so claims and releases no longer touch the index.
-        (
-            "ALTER TABLE deliveries ADD COLUMN settled_at INTEGER",
-            # A settled delivery's last history line (a JSON array [status, at, reason]) says when.
-            "UPDATE deliveries SET settled_at = json_extract("
-            "'[' || replace(rtrim(history, char(10)), char(10), ',') || ']', '$[#-1][1]') "
-            f"WHERE status NOT IN {_OPEN}",
-            "DROP INDEX deliveries_undelivered",
-            "CREATE INDEX deliveries_undelivered ON deliveries (message) WHERE settled_at IS NULL",
-        ),
-    ),
-    (
-        6,
-        "organisations by position, so that reading the network back sorts nothing",
-        # Without it, every read of the network sorted all the organisations' documents (28 MB at
-        # 100,000 organisations) in a temporary b-tree before the first could be decoded.
-        ("CREATE INDEX organisations_by_position ON organisations (position)",),
-    ),
-    (
-        7,
-        "cascade plans in a table of their own, so that finishing a cascade rewrites a small row",
-        # SQLite rewrites the whole row on an UPDATE. With the plan in it (29 MB of JSON at 100,000
-        # organisations), marking a cascade finished wrote 14,000 pages to the log: the plan's old
-        # pages zeroed (secure_delete) and a new copy of it, for one timestamp.
-        (
-            """CREATE TABLE cascade_plans (
-                message TEXT PRIMARY KEY REFERENCES messages (id),
-                plan TEXT NOT NULL)""",
-            "INSERT INTO cascade_plans SELECT message, plan FROM cascades",
-            """CREATE TABLE cascades_without_plans (
-                message TEXT PRIMARY KEY REFERENCES messages (id),
-                started_at INTEGER NOT NULL,
-                channels TEXT NOT NULL,
-                finished_at INTEGER)""",
-            "INSERT INTO cascades_without_plans "
-            "SELECT message, started_at, channels, finished_at FROM cascades",
-            "DROP TABLE cascades",
-            "ALTER TABLE cascades_without_plans RENAME TO cascades",
-        ),
-    ),
-)
-
-SCHEMA_VERSION = _MIGRATIONS[-1][0]
-"""The schema version this module creates and reads."""
-
-_DELIVERY_COLUMNS = (
-    "id, message, contact, channel, address_kind, idempotency_key, kind, cell, subject_contact, status, "
-    "not_before, next_attempt_at, attempts, lease_owner, lease_until, reason, history"
-)
-
-_CASCADE_SELECT = (
-    "SELECT message, started_at, channels, plan, finished_at FROM cascades JOIN cascade_plans USING (message)"
-)
-"""A cascade's row with its plan, which lies in a table of its own (migration 7)."""
-
-_REF_COLUMNS = "id, contact, channel, kind, status"  # DeliveryRef's fields, in its order
-
-# A delivery's history is JSON lines, one ``[status, at, reason]`` array per change, so that a status
-# write appends with a plain concatenation instead of rewriting a JSON document.
-_RESULT_SQL = """UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, due_at = ?,
-    lease_owner = NULL, lease_until = NULL, history = history || ?, settled_at = ?
-    WHERE id = ? AND status = 'sending' AND lease_owner = ? AND lease_until > ?"""
-
-_UPDATE_TEMPLATE = f"""UPDATE deliveries SET status = ?1, reason = ?2, not_before = coalesce(?3, not_before),
-    cell = coalesce(?4, cell), next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
-    due_at = CASE WHEN ?1 = 'created' THEN coalesce(?3, not_before, 0) END,
-    history = history || ?5{{settled}}
-    WHERE id = ?6 AND status IN {_OPEN}"""
-
-_UPDATE_OPEN_SQL = _UPDATE_TEMPLATE.format(settled="")
-"""Updates that leave every delivery open (a release, a take-back): settled_at stays NULL, and with
-it the row's entry in ``deliveries_undelivered``."""
-
-_UPDATE_SQL = _UPDATE_TEMPLATE.format(settled=", settled_at = ?7")
-"""Updates of which some may settle a delivery (a cancel, an expiry)."""
-
-_CLAIM_SQL = """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_owner = ?,
-    lease_until = ?, due_at = ?, history = history || ?
-    WHERE rowid = ?"""
-"""Addressed by rowid, which the claim's own select read: the row is found in the table itself rather
-than through the index on the delivery id (a hash, so each lookup lands somewhere new)."""
-
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -302,20 +122,6 @@ def _failed(store: SqliteStore, error: sqlite3.Error) -> StorageError:
     return StorageError(f"the store {store.path} failed: {error}")
 
 
-class _HistoryLines:
-    """Makes history lines, once per distinct (status, time, reason): a batch mostly repeats one."""
-
-    def __init__(self) -> None:
-        self._lines: dict[tuple[str, datetime, str | None], str] = {}
-
-    def line(self, status: str, at: datetime, reason: str | None) -> str:
-        key = (status, at, reason)
-        found = self._lines.get(key)
-        if found is None:
-            found = self._lines[key] = _history_line(status, _us(at), reason)
-        return found
-
-
 class _Mismatch(Exception):
     """Some guarded write in a batch changed nothing: redo the batch row by row."""
 
@@ -323,148 +129,6 @@ class _Mismatch(Exception):
 def _sql_limit(limit: int | None) -> int:
     """A ``LIMIT`` value: none (-1 to SQLite) when not given."""
     return -1 if limit is None else max(limit, 0)
-
-
-_MICROSECOND = timedelta(microseconds=1)  # made once: building it cost more than the division
-
-
-def _us(instant: datetime) -> int:
-    return (instant - EPOCH) // _MICROSECOND
-
-
-def _opt_us(instant: datetime | None) -> int | None:
-    return None if instant is None else _us(instant)
-
-
-def _dt(micros: int) -> datetime:
-    return EPOCH + _MICROSECOND * micros  # exact, and half the time of timedelta(microseconds=...)
-
-
-def _opt_dt(micros: int | None) -> datetime | None:
-    return None if micros is None else EPOCH + _MICROSECOND * micros
-
-
-def _history_line(status: str, at: int, reason: str | None) -> str:
-    """One change as a line of a delivery's history (JSON lines)."""
-    return json.dumps([str(status), at, reason]) + "\n"
-
-
-def _cell_text(cell: tuple[str, str] | None) -> str | None:
-    return None if cell is None else f"{cell[0]}/{cell[1]}"
-
-
-def _delivery_row(delivery: Delivery, lines: _HistoryLines) -> tuple[Any, ...]:
-    history = "".join(lines.line(change.status, change.at, change.reason) for change in delivery.history)
-    return (
-        delivery.id,
-        delivery.message,
-        delivery.contact,
-        delivery.channel,
-        delivery.address_kind,
-        delivery.idempotency_key,
-        delivery.kind.value,
-        _cell_text(delivery.cell),
-        delivery.subject_contact,
-        delivery.status.value,
-        _opt_us(delivery.not_before),
-        _opt_us(delivery.next_attempt_at),
-        delivery.attempts,
-        delivery.lease_owner,
-        _opt_us(delivery.lease_until),
-        delivery.reason,
-        history,
-        _opt_us(delivery.due_at),
-        _us(delivery.history[-1].at) if delivery.status.is_final and delivery.history else None,
-    )
-
-
-# Rows of the undelivered query have exactly DeliveryRef's fields: build them without a Python call.
-_delivery_ref = cast(Callable[[Any], DeliveryRef], functools.partial(tuple.__new__, DeliveryRef))
-
-
-def _delivery_from_row(row: Sequence[Any]) -> Delivery:
-    cell = row[7]
-    return Delivery(
-        id=row[0],
-        message=row[1],
-        contact=row[2],
-        channel=row[3],
-        address_kind=row[4],
-        idempotency_key=row[5],
-        kind=_KINDS[row[6]],
-        cell=tuple(cell.split("/", 1)) if cell else None,
-        subject_contact=row[8],
-        status=_STATUSES[row[9]],
-        not_before=_opt_dt(row[10]),
-        next_attempt_at=_opt_dt(row[11]),
-        attempts=row[12],
-        lease_owner=row[13],
-        lease_until=_opt_dt(row[14]),
-        reason=row[15],
-        history=tuple(map(_change, row[16].splitlines())),
-    )
-
-
-_KINDS = {kind.value: kind for kind in DeliveryKind}
-_STATUSES = {status.value: status for status in DeliveryStatus}
-
-
-@functools.lru_cache(maxsize=8192)
-def _change(line: str) -> StatusChange:
-    """One line of a stored history. Deliveries sent together share their lines (the same status at
-    the same time), and changes are immutable: each distinct line is parsed once."""
-    status, at, reason = json.loads(line)
-    return StatusChange(_STATUSES[status], _dt(at), reason)
-
-
-def _message_from_row(row: Sequence[Any]) -> MessageRecord:
-    return MessageRecord(
-        id=row[0],
-        sent=_dt(row[1]),
-        status=row[2],
-        type=row[3],
-        references=tuple(json.loads(row[4])),
-        expires=_opt_dt(row[5]),
-        document=row[6],
-    )
-
-
-def _stored_plan(plan: str) -> bytes:
-    """A plan as ``cascade_plans`` keeps it: its JSON compressed, about a sixteenth of its size for a
-    national message (29 MB of text), in a fraction of the time its pages took to write. The column
-    was made ``TEXT`` by migration 7; SQLite keeps a BLOB there as it is, which tells the two apart."""
-    return zlib.compress(plan.encode("utf-8"), 1)
-
-
-def _plan_text(stored: str | bytes) -> str:
-    """A stored plan's JSON; plans moved there by migration 7 stay text as they were."""
-    return zlib.decompress(stored).decode("utf-8") if isinstance(stored, bytes) else stored
-
-
-def _cascade_from_row(row: Sequence[Any]) -> CascadeRecord:
-    return CascadeRecord(
-        message=row[0],
-        started_at=_dt(row[1]),
-        channels=row[2],
-        plan=_plan_text(row[3]),
-        finished_at=_opt_dt(row[4]),
-    )
-
-
-def _timer_from_row(row: Sequence[Any]) -> Timer:
-    return Timer(id=row[0], message=row[1], kind=row[2], due_at=_dt(row[3]), subject=row[4])
-
-
-def _audit_from_row(row: Sequence[Any]) -> AuditEntry:
-    return AuditEntry(
-        seq=row[0],
-        at=_dt(row[1]),
-        event=row[2],
-        message=row[3],
-        contact=row[4],
-        delivery=row[5],
-        detail=row[6],
-    )
 
 
 def _conflict(error: sqlite3.IntegrityError) -> Exception:
@@ -548,17 +212,18 @@ class SqliteStore:
             current = self._db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[
                 0
             ]
-            if current > SCHEMA_VERSION:
+            newest = schema.SCHEMA_VERSION
+            if current > newest:
                 raise StorageError(
-                    f"{self.path} has schema version {current}; this cssc_core reads up to {SCHEMA_VERSION}"
+                    f"{self.path} has schema version {current}; this cssc_core reads up to {newest}"
                 )
-            for version, description, statements in _MIGRATIONS:
+            for version, description, statements in schema.MIGRATIONS:
                 if version <= current:
                     continue
                 for statement in statements:
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute(f"PRAGMA user_version = {newest}")
 
     @_serialised
     def integrity_check(self) -> list[str]:
@@ -788,7 +453,7 @@ class SqliteStore:
         row = self._db.execute(
             "SELECT id, sent, status, type, refs, expires, document FROM messages WHERE id = ?", (message_id,)
         ).fetchone()
-        return None if row is None else _message_from_row(row)
+        return None if row is None else message_from_row(row)
 
     @_serialised
     def messages(self) -> list[MessageRecord]:
@@ -796,7 +461,7 @@ class SqliteStore:
         rows = self._db.execute(
             "SELECT id, sent, status, type, refs, expires, document FROM messages ORDER BY sent, id"
         )
-        return [_message_from_row(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     @_serialised
     def start_cascade(
@@ -813,11 +478,11 @@ class SqliteStore:
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         message.id,
-                        _us(message.sent),
+                        micros_of(message.sent),
                         message.status,
                         message.type,
                         json.dumps(list(message.references)),
-                        _opt_us(message.expires),
+                        opt_micros_of(message.expires),
                         message.document,
                     ),
                 )
@@ -829,17 +494,22 @@ class SqliteStore:
     def _insert_cascade(self, cascade: CascadeRecord) -> None:
         self._db.execute(
             "INSERT INTO cascades VALUES (?, ?, ?, ?)",
-            (cascade.message, _us(cascade.started_at), cascade.channels, _opt_us(cascade.finished_at)),
+            (
+                cascade.message,
+                micros_of(cascade.started_at),
+                cascade.channels,
+                opt_micros_of(cascade.finished_at),
+            ),
         )
         self._db.execute(
-            "INSERT INTO cascade_plans VALUES (?, ?)", (cascade.message, _stored_plan(cascade.plan))
+            "INSERT INTO cascade_plans VALUES (?, ?)", (cascade.message, stored_plan(cascade.plan))
         )
 
     @_serialised
     def get_cascade(self, message_id: str) -> CascadeRecord | None:
         """The cascade, or None."""
-        row = self._db.execute(f"{_CASCADE_SELECT} WHERE message = ?", (message_id,)).fetchone()
-        return None if row is None else _cascade_from_row(row)
+        row = self._db.execute(f"{CASCADE_SELECT} WHERE message = ?", (message_id,)).fetchone()
+        return None if row is None else cascade_from_row(row)
 
     @_serialised
     def cascades(self, *, unfinished: bool = False, since: datetime | None = None) -> list[CascadeRecord]:
@@ -849,17 +519,17 @@ class SqliteStore:
             terms.append("started_at >= :since")
         where = f"WHERE {' AND '.join(terms)}" if terms else ""
         rows = self._db.execute(
-            f"{_CASCADE_SELECT} {where} ORDER BY started_at, message",
-            {"since": _opt_us(since)},
+            f"{CASCADE_SELECT} {where} ORDER BY started_at, message",
+            {"since": opt_micros_of(since)},
         )
-        return [_cascade_from_row(row) for row in rows]
+        return [cascade_from_row(row) for row in rows]
 
     @_serialised
     def finish_cascade(self, message_id: str, at: datetime) -> None:
         """Marks the cascade finished."""
         with self.transaction():
             changed = self._db.execute(
-                "UPDATE cascades SET finished_at = ? WHERE message = ?", (_us(at), message_id)
+                "UPDATE cascades SET finished_at = ? WHERE message = ?", (micros_of(at), message_id)
             ).rowcount
             if not changed:
                 raise NotFoundError(f"unknown cascade {message_id!r}")
@@ -868,9 +538,8 @@ class SqliteStore:
 
     def _insert_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         self._db.executemany(
-            f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, due_at, settled_at) "
-            f"VALUES ({', '.join('?' * 19)})",
-            map(functools.partial(_delivery_row, lines=_HistoryLines()), deliveries),
+            f"INSERT INTO deliveries ({DELIVERY_COLUMNS}, due_at, settled_at) VALUES ({', '.join('?' * 19)})",
+            map(functools.partial(delivery_row, lines=HistoryLines()), deliveries),
         )
 
     @_serialised
@@ -898,19 +567,19 @@ class SqliteStore:
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         """The delivery, or None."""
         row = self._db.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
         ).fetchone()
-        return None if row is None else _delivery_from_row(row)
+        return None if row is None else delivery_from_row(row)
 
     @_serialised
     def get_deliveries(self, delivery_ids: Iterable[str]) -> list[Delivery]:
         """The deliveries, by id: one query per few hundred ids."""
-        return [_delivery_from_row(row) for row in self._rows_by_id(_DELIVERY_COLUMNS, delivery_ids)]
+        return [delivery_from_row(row) for row in self._rows_by_id(DELIVERY_COLUMNS, delivery_ids)]
 
     @_serialised
     def delivery_refs(self, delivery_ids: Iterable[str]) -> list[DeliveryRef]:
         """The refs of the deliveries, by id, read as :meth:`get_deliveries` reads rows."""
-        return list(map(_delivery_ref, self._rows_by_id(_REF_COLUMNS, delivery_ids)))
+        return list(map(delivery_ref, self._rows_by_id(REF_COLUMNS, delivery_ids)))
 
     def _rows_by_id(self, columns: str, delivery_ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         wanted = sorted(set(delivery_ids))
@@ -925,37 +594,37 @@ class SqliteStore:
     def deliveries_of(self, message_id: str) -> list[Delivery]:
         """A message's deliveries by id."""
         rows = self._db.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message = ? ORDER BY id", (message_id,)
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE message = ? ORDER BY id", (message_id,)
         )
-        return [_delivery_from_row(row) for row in rows]
+        return [delivery_from_row(row) for row in rows]
 
     @_serialised
     def undelivered(self, message_id: str, *, limit: int | None = None) -> list[DeliveryRef]:
         """Open deliveries of a message, through the partial index ``deliveries_undelivered``."""
         cursor = self._db.execute(
             # Named: deliveries_by_message has the same key, and SQLite may pick it and read every row.
-            f"SELECT {_REF_COLUMNS} FROM deliveries INDEXED BY deliveries_undelivered "
+            f"SELECT {REF_COLUMNS} FROM deliveries INDEXED BY deliveries_undelivered "
             "WHERE message = ? AND settled_at IS NULL ORDER BY rowid LIMIT ?",
             (message_id, _sql_limit(limit)),
         )
-        return list(map(_delivery_ref, cursor))
+        return list(map(delivery_ref, cursor))
 
     @_serialised
     def claim_due(self, now: datetime, limit: int, lease_s: float, worker: str) -> list[Delivery]:
         """Selects what is due through ``deliveries_due`` and leases it, in one transaction."""
         until = now + timedelta(seconds=lease_s)
-        now_us, until_us = _us(now), _us(until)
+        now_us, until_us = micros_of(now), micros_of(until)
         with self.transaction():
             rows = self._db.execute(
-                f"SELECT {_DELIVERY_COLUMNS}, rowid FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
+                f"SELECT {DELIVERY_COLUMNS}, rowid FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
                 "ORDER BY due_at, rowid LIMIT ?",
                 (now_us, max(limit, 0)),
             ).fetchall()
-            line = _history_line(DeliveryStatus.SENDING, now_us, None)
-            self._db.executemany(_CLAIM_SQL, ((worker, until_us, until_us, line, row[17]) for row in rows))
+            line = history_line(DeliveryStatus.SENDING, now_us, None)
+            self._db.executemany(CLAIM_SQL, ((worker, until_us, until_us, line, row[17]) for row in rows))
         # Each row as the claim left it: status, attempts, lease and history (columns 9 to 16).
         return [
-            _delivery_from_row(
+            delivery_from_row(
                 (*row[:9], "sending", *row[10:12], row[12] + 1, worker, until_us, row[15], row[16] + line)
             )
             for row in rows
@@ -971,7 +640,7 @@ class SqliteStore:
                 f"WHERE id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
-            states.update({row[0]: (DeliveryStatus(row[1]), row[2], _opt_dt(row[3])) for row in rows})
+            states.update({row[0]: (DeliveryStatus(row[1]), row[2], opt_instant_of(row[3])) for row in rows})
         return states
 
     @_serialised
@@ -980,24 +649,24 @@ class SqliteStore:
         rules.check_result_statuses(results)
         if not results:
             return WriteOutcome()
-        lines = _HistoryLines()
+        lines = HistoryLines()
         temporary = DeliveryStatus.TEMPORARY_FAILURE
-        now_us = _us(now)
+        now_us = micros_of(now)
         micros: dict[datetime, int] = {}  # the results of a batch mostly share their time
         rows = []
         for result in results:
             at, reason, status = result.at, result.reason, result.status
             if status is temporary:
-                retry, settled = _opt_us(result.next_attempt_at), None
+                retry, settled = opt_micros_of(result.next_attempt_at), None
             else:
                 retry, settled = None, micros.get(at)
                 if settled is None:
-                    settled = micros[at] = _us(at)
+                    settled = micros[at] = micros_of(at)
             value = status._value_
             line = lines.line(value, at, reason)
             rows.append((value, reason, retry, retry, line, settled, result.delivery, worker, now_us))
         return self._guarded_write(
-            _RESULT_SQL,
+            RESULT_SQL,
             results,
             rows,
             lambda state: rules.refuse_result(state[0], state[1], state[2], worker, now),
@@ -1009,23 +678,23 @@ class SqliteStore:
         rules.check_update_statuses(updates)
         if not updates:
             return WriteOutcome()
-        lines = _HistoryLines()
+        lines = HistoryLines()
         rows: list[tuple[Any, ...]] = [
             (
                 update.status._value_,
                 update.reason,
-                _opt_us(update.not_before),
-                _cell_text(update.cell),
+                opt_micros_of(update.not_before),
+                cell_text(update.cell),
                 lines.line(update.status._value_, update.at, update.reason),
                 update.delivery,
             )
             for update in updates
         ]
-        sql = _UPDATE_OPEN_SQL
+        sql = UPDATE_OPEN_SQL
         if any(update.status in FINAL_STATUSES for update in updates):
-            sql = _UPDATE_SQL
+            sql = UPDATE_SQL
             rows = [
-                (*row, _us(update.at) if update.status in FINAL_STATUSES else None)
+                (*row, micros_of(update.at) if update.status in FINAL_STATUSES else None)
                 for row, update in zip(rows, updates, strict=True)
             ]
         return self._guarded_write(sql, updates, rows, lambda state: rules.refuse_update(state[0]))
@@ -1072,7 +741,7 @@ class SqliteStore:
         with self.transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO timers VALUES (?, ?, ?, ?, ?)",
-                ((t.id, t.message, t.kind, _us(t.due_at), t.subject) for t in timers),
+                ((t.id, t.message, t.kind, micros_of(t.due_at), t.subject) for t in timers),
             )
 
     @_serialised
@@ -1081,9 +750,9 @@ class SqliteStore:
         rows = self._db.execute(
             "SELECT id, message, kind, due_at, subject FROM timers "
             "WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (_us(now), max(limit, 0)),
+            (micros_of(now), max(limit, 0)),
         )
-        return [_timer_from_row(row) for row in rows]
+        return [timer_from_row(row) for row in rows]
 
     @_serialised
     def remove_timers(self, timer_ids: Iterable[str]) -> None:
@@ -1099,7 +768,7 @@ class SqliteStore:
             "ORDER BY due_at, id LIMIT ?",
             (message_id, _sql_limit(limit)),
         )
-        return [_timer_from_row(row) for row in rows]
+        return [timer_from_row(row) for row in rows]
 
     @_serialised
     def next_due(self) -> datetime | None:
@@ -1108,7 +777,7 @@ class SqliteStore:
             "SELECT min(due) FROM (SELECT min(due_at) AS due FROM deliveries WHERE due_at IS NOT NULL "
             "UNION ALL SELECT min(due_at) FROM timers)"
         ).fetchone()
-        return _opt_dt(earliest)
+        return opt_instant_of(earliest)
 
     # --- acknowledgements --------------------------------------------------------------------------
 
@@ -1121,7 +790,7 @@ class SqliteStore:
                 (
                     acknowledgement.message,
                     acknowledgement.contact,
-                    _us(acknowledgement.at),
+                    micros_of(acknowledgement.at),
                     acknowledgement.via,
                 ),
             )
@@ -1134,7 +803,7 @@ class SqliteStore:
             "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? AND contact = ?",
             (message_id, contact_id),
         ).fetchone()
-        return None if row is None else Acknowledgement(row[0], row[1], _dt(row[2]), row[3])
+        return None if row is None else Acknowledgement(row[0], row[1], instant_of(row[2]), row[3])
 
     @_serialised
     def acknowledgements(self, message_id: str) -> list[Acknowledgement]:
@@ -1143,7 +812,7 @@ class SqliteStore:
             "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? ORDER BY contact",
             (message_id,),
         )
-        return [Acknowledgement(row[0], row[1], _dt(row[2]), row[3]) for row in rows]
+        return [Acknowledgement(row[0], row[1], instant_of(row[2]), row[3]) for row in rows]
 
     # --- audit log and settings --------------------------------------------------------------------
 
@@ -1154,7 +823,7 @@ class SqliteStore:
             self._db.executemany(
                 "INSERT INTO audit_log (at, event, message, contact, delivery, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                ((_us(e.at), e.event, e.message, e.contact, e.delivery, e.detail) for e in entries),
+                ((micros_of(e.at), e.event, e.message, e.contact, e.delivery, e.detail) for e in entries),
             )
 
     @_serialised
@@ -1184,7 +853,7 @@ class SqliteStore:
             f"WHERE {' AND '.join(where)} ORDER BY seq",
             parameters,
         )
-        return [_audit_from_row(row) for row in rows]
+        return [audit_from_row(row) for row in rows]
 
     @_serialised
     def get_setting(self, key: str) -> str | None:
