@@ -41,6 +41,7 @@ from cssc_core.storage import _sqlite_schema as schema
 from cssc_core.storage import rules
 from cssc_core.storage._sqlite_rows import (
     HistoryLines,
+    acknowledgement_from_row,
     audit_from_row,
     cascade_from_row,
     cell_text,
@@ -48,7 +49,6 @@ from cssc_core.storage._sqlite_rows import (
     delivery_ref,
     delivery_row,
     history_line,
-    instant_of,
     message_from_row,
     micros_of,
     opt_instant_of,
@@ -212,6 +212,8 @@ class SqliteStore:
             current = self._db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[
                 0
             ]
+            # Read through the module at each open, not the name imported above: the schema tests
+            # open files as an older or a newer cssc_core would by patching these two.
             newest = schema.SCHEMA_VERSION
             if current > newest:
                 raise StorageError(
@@ -803,7 +805,7 @@ class SqliteStore:
             "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? AND contact = ?",
             (message_id, contact_id),
         ).fetchone()
-        return None if row is None else Acknowledgement(row[0], row[1], instant_of(row[2]), row[3])
+        return None if row is None else acknowledgement_from_row(row)
 
     @_serialised
     def acknowledgements(self, message_id: str) -> list[Acknowledgement]:
@@ -812,7 +814,7 @@ class SqliteStore:
             "SELECT message, contact, at, via FROM acknowledgements WHERE message = ? ORDER BY contact",
             (message_id,),
         )
-        return [Acknowledgement(row[0], row[1], instant_of(row[2]), row[3]) for row in rows]
+        return [acknowledgement_from_row(row) for row in rows]
 
     # --- audit log and settings --------------------------------------------------------------------
 
